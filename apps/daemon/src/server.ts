@@ -1,0 +1,69 @@
+/**
+ * The daemon's listeners: the gRPC server on the main unix socket and the ttrpc server on
+ * `<address>.ttrpc`, fed by the initialized plugins.
+ */
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { createTtrpcServer, type TtrpcServer } from "@containerts/ttrpc";
+import { PluginType, type PluginSet } from "@containerts/plugin-registry";
+import type { GrpcServicePlugin } from "@containerts/namespaces/grpc";
+import type { DaemonConfig } from "./config.js";
+import type { DaemonLogger } from "./log.js";
+import { prepareSocket, secureSocket } from "./socket.js";
+
+/** The instance of an `io.containerd.ttrpc.v1` plugin (or any plugin that serves ttrpc). */
+export interface TtrpcServicePlugin {
+  registerTtrpc(server: TtrpcServer): void;
+}
+
+function isGrpcPlugin(v: unknown): v is GrpcServicePlugin {
+  return typeof v === "object" && v !== null && typeof (v as GrpcServicePlugin).register === "function";
+}
+
+function isTtrpcPlugin(v: unknown): v is TtrpcServicePlugin {
+  return typeof v === "object" && v !== null && typeof (v as TtrpcServicePlugin).registerTtrpc === "function";
+}
+
+/** Running listeners. */
+export interface Listeners {
+  readonly grpc: Server;
+  readonly ttrpc: TtrpcServer;
+  /** Stops accepting, lets in-flight calls finish for up to `graceMs`, then cuts the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** Builds the servers from the plugin set and listens on the configured sockets. */
+export async function listen(config: DaemonConfig, plugins: PluginSet, log: DaemonLogger): Promise<Listeners> {
+  const grpc = new Server({
+    "grpc.max_receive_message_length": config.grpc.maxRecvMessageSize,
+    "grpc.max_send_message_length": config.grpc.maxSendMessageSize,
+  });
+  const ttrpc = createTtrpcServer({ onError: (err) => log.warn("ttrpc connection error", { error: err }) });
+  for (const r of plugins) {
+    if (r.status !== "ok") continue;
+    if (r.type === PluginType.GRPC && isGrpcPlugin(r.instance)) r.instance.register(grpc);
+    if (isTtrpcPlugin(r.instance)) r.instance.registerTtrpc(ttrpc);
+  }
+
+  await prepareSocket(config.grpc.address);
+  await new Promise<void>((resolve, reject) =>
+    grpc.bindAsync(`unix://${config.grpc.address}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+  await secureSocket(config.grpc.address, config.grpc.uid, config.grpc.gid);
+  log.info("serving...", { address: config.grpc.address });
+
+  await prepareSocket(config.ttrpc.address);
+  await ttrpc.listen(config.ttrpc.address);
+  await secureSocket(config.ttrpc.address, config.ttrpc.uid, config.ttrpc.gid);
+  log.info("serving...", { address: config.ttrpc.address });
+
+  return {
+    grpc,
+    ttrpc,
+    async shutdown(graceMs: number) {
+      const graceful = new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+      const timer = setTimeout(() => grpc.forceShutdown(), graceMs);
+      await Promise.all([graceful, ttrpc.shutdown().catch(() => ttrpc.close())]);
+      clearTimeout(timer);
+    },
+  };
+}
