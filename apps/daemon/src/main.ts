@@ -5,8 +5,7 @@
 import { parseArgs } from "node:util";
 import { mkdir } from "node:fs/promises";
 import { createRegistry, initPlugins, loadExternalPlugins } from "@containerts/plugin-registry";
-import { setCallErrorObserver } from "@containerts/namespaces/grpc";
-import { kindOf, normalize } from "@containerts/errdefs";
+import { normalize } from "@containerts/errdefs";
 import { loadConfig, defaultConfigToml, type DaemonConfig } from "./config.js";
 import { createLogger, isLogLevel, type DaemonLogger } from "./log.js";
 import { lockRoot } from "./lock.js";
@@ -78,11 +77,6 @@ async function main(argv: readonly string[]): Promise<number> {
   log.info("starting containertsd", { version, revision, pid: process.pid });
   for (const k of config.unknownKeys) log.warn("unknown configuration key, ignored", { key: k });
   for (const k of config.ignoredKeys) log.info("configuration key not supported by containertsd, ignored", { key: k });
-  setCallErrorObserver((method, err) => {
-    const kind = kindOf(err) ?? "Unknown";
-    if (kind === "Unknown" || kind === "Internal") log.error("RPC failed", { method, error: normalize(err).message });
-    else log.debug("RPC failed", { method, kind, error: normalize(err).message });
-  });
 
   const lock = await lockRoot(config.root);
   await mkdir(config.state, { recursive: true, mode: 0o711 });

@@ -2,7 +2,7 @@
  * The daemon's listeners: the gRPC server on the main unix socket and the ttrpc server on
  * `<address>.ttrpc`, fed by the initialized plugins.
  */
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, status as Status, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { createTtrpcServer, type TtrpcServer } from "@containerts/ttrpc";
 import { PluginType, type PluginSet } from "@containerts/plugin-registry";
 import type { GrpcServicePlugin } from "@containerts/namespaces/grpc";
@@ -23,6 +23,42 @@ function isTtrpcPlugin(v: unknown): v is TtrpcServicePlugin {
   return typeof v === "object" && v !== null && typeof (v as TtrpcServicePlugin).registerTtrpc === "function";
 }
 
+type Handler = (call: { emit(event: string, ...args: unknown[]): boolean }, callback?: (err: unknown, res?: unknown) => void) => void;
+
+/**
+ * Wraps a service implementation so every failed call is logged: Unknown and Internal errors at error
+ * level (they are bugs or unexpected conditions), the rest at debug level.
+ */
+function instrument(def: ServiceDefinition, impl: UntypedServiceImplementation, log: DaemonLogger): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(impl)) {
+    const path = (def as Record<string, { path?: string }>)[name]?.path ?? name;
+    const report = (err: unknown) => {
+      const e = err as { code?: number; details?: string };
+      const fields = { method: path, code: Status[e.code ?? Status.UNKNOWN], error: e.details };
+      if (e.code === Status.UNKNOWN || e.code === Status.INTERNAL) log.error("RPC failed", fields);
+      else log.debug("RPC failed", fields);
+    };
+    const h = handler as unknown as Handler;
+    out[name] = ((call: Parameters<Handler>[0], callback?: Parameters<Handler>[1]) => {
+      if (callback) {
+        h(call, (err, res) => {
+          if (err) report(err);
+          callback(err, res);
+        });
+        return;
+      }
+      const emit = call.emit.bind(call);
+      call.emit = (event: string, ...args: unknown[]) => {
+        if (event === "error") report(args[0]);
+        return emit(event, ...args);
+      };
+      h(call);
+    }) as unknown as UntypedServiceImplementation[string];
+  }
+  return out;
+}
+
 /** Running listeners. */
 export interface Listeners {
   readonly grpc: Server;
@@ -40,7 +76,9 @@ export async function listen(config: DaemonConfig, plugins: PluginSet, log: Daem
   const ttrpc = createTtrpcServer({ onError: (err) => log.warn("ttrpc connection error", { error: err }) });
   for (const r of plugins) {
     if (r.status !== "ok") continue;
-    if (r.type === PluginType.GRPC && isGrpcPlugin(r.instance)) r.instance.register(grpc);
+    if (r.type === PluginType.GRPC && isGrpcPlugin(r.instance)) {
+      r.instance.register({ addService: (def, impl) => grpc.addService(def, instrument(def, impl, log)) });
+    }
     if (isTtrpcPlugin(r.instance)) r.instance.registerTtrpc(ttrpc);
   }
 

@@ -31,19 +31,6 @@ interface AnyServerCall {
   removeListener(event: "cancelled", listener: () => void): unknown;
 }
 
-/** An observer of failed calls (the daemon logs unexpected errors through it). */
-export type CallErrorObserver = (method: string, err: unknown) => void;
-
-let observer: CallErrorObserver | undefined;
-
-/**
- * Sets the process-wide observer told about every error a wrapped handler returns. The daemon uses it to
- * log Unknown and Internal errors; tests leave it unset.
- */
-export function setCallErrorObserver(fn: CallErrorObserver | undefined): void {
-  observer = fn;
-}
-
 function first(md: Metadata, key: string): string | undefined {
   const v = md.get(key)[0];
   if (v === undefined) return undefined;
@@ -80,9 +67,8 @@ export function contextFromCall(call: AnyServerCall): { ctx: Context; dispose: (
   };
 }
 
-function toServiceError(method: string, err: unknown): Partial<ServiceError> {
+function toServiceError(err: unknown): Partial<ServiceError> {
   const st = toGrpcStatus(err);
-  if (observer) observer(method, err);
   return { code: st.code, details: st.details, message: st.details, metadata: new Metadata() };
 }
 
@@ -98,7 +84,7 @@ export function unary<Req, Res>(handler: (req: Req, ctx: Context) => Promise<Res
     }
     p.then(
       (res) => callback(null, res),
-      (err: unknown) => callback(toServiceError(call.getPath(), err) as ServiceError),
+      (err: unknown) => callback(toServiceError(err) as ServiceError),
     ).finally(dispose);
   };
 }
@@ -139,7 +125,7 @@ export function serverStream<Req, Res>(
           if (!ctx.signal.aborted) call.end();
         },
         (err: unknown) => {
-          if (!ctx.signal.aborted) call.emit("error", toServiceError(call.getPath(), err));
+          if (!ctx.signal.aborted) call.emit("error", toServiceError(err));
         },
       )
       .finally(dispose);
@@ -163,7 +149,7 @@ export function bidiStream<Req, Res>(
           if (!ctx.signal.aborted) call.end();
         },
         (err: unknown) => {
-          if (!ctx.signal.aborted) call.emit("error", toServiceError(call.getPath(), err));
+          if (!ctx.signal.aborted) call.emit("error", toServiceError(err));
         },
       )
       .finally(dispose);

@@ -12,12 +12,10 @@ export {
   callMetadata,
   callUnary,
   callStream,
-  setCallErrorObserver,
   grpcService,
   type Send,
   type UnaryMethod,
   type StreamMethod,
-  type CallErrorObserver,
   type GrpcServerLike,
   type GrpcServicePlugin,
 } from "./call.js";
