@@ -5,7 +5,7 @@
 #   ./quickstart.sh setup                          only set up (idempotent)
 # Setting up means: pnpm 12.4.2 when missing, the Debian packages the project needs when missing (runc,
 # busybox-static, containerd for the reference ctr, docker-registry, containerd's Go source for the API
-# compatibility test, tmux), `pnpm install --frozen-lockfile`, and the build.
+# compatibility test, tmux, golang-go for the Go client test), `pnpm install --frozen-lockfile`, and the build.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,6 +21,7 @@ setup() {
   command -v docker-registry >/dev/null 2>&1 || pkgs+=(docker-registry)
   [ -d /usr/share/gocode/src/github.com/containerd/containerd/api ] || pkgs+=(golang-github-containerd-containerd-dev)
   command -v tmux >/dev/null 2>&1 || pkgs+=(tmux)
+  command -v go >/dev/null 2>&1 || pkgs+=(golang-go)   # builds the Go client test (packages/tasks/test/goclient)
   command -v jq >/dev/null 2>&1 || pkgs+=(jq)
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "quickstart: installing Debian packages: ${pkgs[*]}" >&2
@@ -35,6 +36,9 @@ setup() {
   fi
   pnpm install --frozen-lockfile
   pnpm build
+  # Our runtime v2 shim, found by containertsd and by a real containerd through PATH
+  # (runtime io.containerts.tsrunc.v1 → binary containerd-shim-tsrunc-v1).
+  ln -sf "$PWD/packages/shim-runc/bin/containerd-shim-tsrunc-v1" /usr/local/bin/containerd-shim-tsrunc-v1
 }
 
 case "${1:-}" in

@@ -76,12 +76,12 @@ export function objectWithLabelArgs(args: readonly string[]): [string, Record<st
   return [name, labelArgs(rest)];
 }
 
-/** Parses `key=value` arguments (a bare key gets an empty value). */
+/** Parses `key=value` arguments like ctr's LabelArgs (a bare key gets the value "true"). */
 export function labelArgs(args: readonly string[]): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const a of args) {
     const i = a.indexOf("=");
-    if (i < 0) labels[a] = "";
+    if (i < 0) labels[a] = "true";
     else labels[a.slice(0, i)] = a.slice(i + 1);
   }
   return labels;

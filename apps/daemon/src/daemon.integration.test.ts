@@ -8,10 +8,9 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { NamespacesClient } from "@containerts/api/services/namespaces/v1";
 import { IntrospectionClient } from "@containerts/api/services/introspection/v1";
-import { TasksClient } from "@containerts/api/services/tasks/v1";
 import { ctr, startContainertsd, containertsdBin, run, type TestDaemon } from "@containerts/testkit";
 
 function grpcCall<Res>(fn: (cb: (e: ServiceError | null, r: Res) => void) => void): Promise<Res> {
@@ -42,7 +41,7 @@ describe("containertsd with the stock ctr", () => {
     expect(r.stdout).toMatch(/io\.containerd\.content\.v1\s+content\s+-\s+ok/);
     const q = await ctr(d, ["plugins", "ls", "-q", "type==io.containerd.grpc.v1"]);
     expect(q.stdout.split("\n")).toContain("introspection");
-    expect(q.stdout.split("\n")).not.toContain("content");
+    expect(q.stdout.split("\n")).not.toContain("bolt");
   });
 
   it("creates, lists, labels and removes namespaces", async () => {
@@ -90,7 +89,7 @@ describe("containertsd with the stock ctr", () => {
       const missing = await grpcCall((cb) => ns.delete({ name: "never-created" }, md, cb)).catch((e: ServiceError) => e);
       expect((missing as ServiceError).code).toBe(status.NOT_FOUND);
 
-      const got = await grpcCall<{ namespace?: { name: string } }>((cb) => ns.get({ name: "unknown-ns" }, md, cb));
+      const got = await grpcCall<{ namespace?: { name: string } | undefined }>((cb) => ns.get({ name: "unknown-ns" }, md, cb));
       expect(got.namespace?.name).toBe("unknown-ns");
 
       const plugins = await grpcCall<{ plugins: unknown[] }>((cb) => intro.plugins({ filters: [] }, md, cb));
@@ -101,15 +100,33 @@ describe("containertsd with the stock ctr", () => {
     }
   });
 
-  it("answers UNIMPLEMENTED for a service that is not built, and keeps serving", async () => {
-    const tasks = new TasksClient(`unix://${d.address}`, credentials.createInsecure());
+  it("answers UNIMPLEMENTED for an RPC it does not serve, and keeps serving", async () => {
+    // A service containerd 1.6 does not have (1.7's sandbox store), called through a generic client.
+    const Generic = makeGenericClientConstructor(
+      {
+        list: {
+          path: "/containerd.services.sandbox.v1.Store/List",
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (v: Buffer) => v,
+          requestDeserialize: (v: Buffer) => v,
+          responseSerialize: (v: Buffer) => v,
+          responseDeserialize: (v: Buffer) => v,
+        },
+      },
+      "containerd.services.sandbox.v1.Store",
+    );
+    const client = new Generic(`unix://${d.address}`, credentials.createInsecure()) as unknown as {
+      list(req: Buffer, md: Metadata, cb: (e: ServiceError | null, r: Buffer) => void): void;
+      close(): void;
+    };
     try {
       const md = new Metadata();
       md.set("containerd-namespace", "default");
-      const err = await grpcCall((cb) => tasks.list({ filter: "" }, md, cb)).catch((e: ServiceError) => e);
+      const err = await grpcCall((cb) => client.list(Buffer.alloc(0), md, cb)).catch((e: ServiceError) => e);
       expect((err as ServiceError).code).toBe(status.UNIMPLEMENTED);
     } finally {
-      tasks.close();
+      client.close();
     }
     expect((await ctr(d, ["version"])).code).toBe(0);
   });
@@ -167,6 +184,35 @@ describe("containertsd lifecycle", () => {
     const uuid2 = /UUID: (\S+)/.exec((await ctr(d2, ["version"])).stdout)?.[1];
     expect(uuid2).toBe(uuid1);
     expect((await readFile(join(dir, "root", "io.containerd.grpc.v1.introspection", "uuid"), "utf8")).trim()).toBe(uuid1);
+  });
+
+  it("takes over the root of a killed daemon that is still a zombie", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ctsd-zombie-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // The parent starts the daemon and never reaps it (Python's Popen only reaps on wait/poll), so once
+    // killed the daemon stays a zombie.
+    const parentScript = [
+      "import subprocess, sys, time",
+      `p = subprocess.Popen(["${containertsdBin}", "--root", "${dir}/root", "--state", "${dir}/state", "--address", "${dir}/a.sock", "--config", "/dev/null"], stderr=subprocess.DEVNULL)`,
+      "print(p.pid, flush=True)",
+      "time.sleep(30)",
+    ].join("\n");
+    const sh = spawn("python3", ["-c", parentScript], { stdio: ["ignore", "pipe", "ignore"] });
+    cleanups.push(async () => {
+      sh.kill("SIGKILL");
+    });
+    const pid = await new Promise<number>((resolve) => sh.stdout.once("data", (b: Buffer) => resolve(Number.parseInt(b.toString(), 10))));
+    for (let i = 0; i < 200 && !existsSync(join(dir, "a.sock")); i++) await new Promise((r) => setTimeout(r, 25));
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 100; i++) {
+      const st = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+      if (st.includes(") Z ")) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await readFile(`/proc/${pid}/stat`, "utf8")).toContain(") Z ");
+    const d = await startContainertsd({ dir, args: [] });
+    cleanups.push(() => d.cleanup());
+    expect((await ctr(d, ["version"])).code).toBe(0);
   });
 
   it("reads containerd's TOML config: address, disabled plugins, unknown keys warned", async () => {

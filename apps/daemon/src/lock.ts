@@ -2,6 +2,7 @@
  * The root-directory lock: one containertsd per root. A pid file created atomically with link(2); a pid file
  * left by a dead process is taken over.
  */
+import { readFileSync } from "node:fs";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AlreadyExistsError } from "@containerts/errdefs";
@@ -9,9 +10,15 @@ import { AlreadyExistsError } from "@containerts/errdefs";
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A killed daemon its parent has not reaped yet is a zombie: it holds nothing any more.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
   }
 }
 

@@ -1,10 +1,14 @@
 /**
  * containertsd: the containerts daemon. Flags follow containerd's: --config/-c, --root, --state,
  * --address/-a, --log-level/-l; `containertsd config default` prints the default configuration.
+ *
+ * `bin/containertsd` (the launcher) loads the bundle of this module and calls {@link run}; running
+ * this file directly (`node dist/main.js`) starts the daemon too.
  */
 import { parseArgs } from "node:util";
 import { mkdir } from "node:fs/promises";
-import { createRegistry, initPlugins, loadExternalPlugins } from "@containerts/plugin-registry";
+import { pathToFileURL } from "node:url";
+import { createRegistry, initPlugins, loadExternalPlugins, PluginType } from "@containerts/plugin-registry";
 import { normalize } from "@containerts/errdefs";
 import { loadConfig, defaultConfigToml, type DaemonConfig } from "./config.js";
 import { createLogger, isLogLevel, type DaemonLogger } from "./log.js";
@@ -31,7 +35,18 @@ GLOBAL OPTIONS:
    --version, -v                print the version
 `;
 
-async function main(argv: readonly string[]): Promise<number> {
+/** What the launcher hands the daemon. */
+export interface LaunchHooks {
+  /**
+   * Imports an external plugin package. The launcher provides it because code compiled through
+   * `node:vm` cannot use `import()` itself.
+   */
+  readonly importModule?: (specifier: string) => Promise<unknown>;
+  /** Called once, when the daemon serves. */
+  readonly booted?: () => void;
+}
+
+async function main(argv: readonly string[], hooks: LaunchHooks): Promise<number> {
   const started = process.hrtime.bigint();
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -81,7 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const lock = await lockRoot(config.root);
   await mkdir(config.state, { recursive: true, mode: 0o711 });
 
-  const external = await loadExternalPlugins(config.externalPlugins, (s) => import(s));
+  const external = await loadExternalPlugins(config.externalPlugins, hooks.importModule ?? ((s) => import(s)));
   const registry = createRegistry([...builtinPlugins({ version, revision }), ...external]);
   const abort = new AbortController();
   const onEarlySignal = () => abort.abort(new Error("interrupted during start-up"));
@@ -122,6 +137,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const bootMs = Number(process.hrtime.bigint() - started) / 1e6;
   log.info("containertsd successfully booted", { durationMs: Math.round(bootMs) });
+  hooks.booted?.();
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -133,6 +149,12 @@ async function main(argv: readonly string[]): Promise<number> {
       stopping = true;
       log.info("stopping containertsd", { signal });
       (async () => {
+        // End event subscriptions first: open Subscribe streams would otherwise hold the graceful
+        // shutdown for its whole grace period.
+        for (const r of plugins.ofType(PluginType.Event)) {
+          const inst = r.status === "ok" ? (r.instance as { close?: () => unknown }) : undefined;
+          if (inst && typeof inst.close === "function") await Promise.resolve(inst.close()).catch(() => undefined);
+        }
         await listeners.shutdown(5000);
         await plugins.close().catch((err: unknown) => log.error("closing plugins", { error: normalize(err).message }));
         await lock.release();
@@ -148,11 +170,20 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const e = normalize(err);
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: "fatal", msg: "containertsd: " + e.message })}\n`);
-    process.exit(1);
-  },
-);
+/** Runs the daemon with `argv` (the arguments after the script) and exits the process with its status. */
+export function run(argv: readonly string[], hooks: LaunchHooks = {}): void {
+  main(argv, hooks).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const e = normalize(err);
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: "fatal", msg: "containertsd: " + e.message })}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+/** Defined (true) by build.mjs in the bundle, which only the launcher runs. */
+declare const __CONTAINERTS_LAUNCHED__: boolean | undefined;
+if (typeof __CONTAINERTS_LAUNCHED__ === "undefined" && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run(process.argv.slice(2));
+}

@@ -82,17 +82,18 @@ export async function listen(config: DaemonConfig, plugins: PluginSet, log: Daem
     if (isTtrpcPlugin(r.instance)) r.instance.registerTtrpc(ttrpc);
   }
 
+  // ttrpc first: once the gRPC socket answers, every endpoint is up (shims may forward events at once).
+  await prepareSocket(config.ttrpc.address);
+  await ttrpc.listen(config.ttrpc.address);
+  await secureSocket(config.ttrpc.address, config.ttrpc.uid, config.ttrpc.gid);
+  log.info("serving...", { address: config.ttrpc.address });
+
   await prepareSocket(config.grpc.address);
   await new Promise<void>((resolve, reject) =>
     grpc.bindAsync(`unix://${config.grpc.address}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
   );
   await secureSocket(config.grpc.address, config.grpc.uid, config.grpc.gid);
   log.info("serving...", { address: config.grpc.address });
-
-  await prepareSocket(config.ttrpc.address);
-  await ttrpc.listen(config.ttrpc.address);
-  await secureSocket(config.ttrpc.address, config.ttrpc.uid, config.ttrpc.gid);
-  log.info("serving...", { address: config.ttrpc.address });
 
   return {
     grpc,

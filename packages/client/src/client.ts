@@ -9,8 +9,25 @@ import { Channel, credentials, connectivityState, type ChannelOptions } from "@g
 import { UnavailableError, DeadlineExceededError } from "@containerts/errdefs";
 import { background, withNamespace, DEFAULT_NAMESPACE, type Context } from "@containerts/namespaces";
 import { ProxyNamespaceStore } from "@containerts/namespaces/proxy";
+import { ProxyContainerStore } from "@containerts/containers/proxy";
+import { ProxySnapshotter } from "@containerts/snapshots/proxy";
+import { ProxyDiffService } from "@containerts/diff/proxy";
+import { ProxyContentStore } from "@containerts/content/proxy";
+import { ProxyLeaseManager } from "@containerts/leases/proxy";
+import { ProxyTaskService } from "@containerts/tasks/proxy";
+import { type ContainerHandle, type NewContainerOptions, loadContainer, newContainer } from "./containers/index.js";
 import { ProxyHealth, ProxyIntrospection, ProxyVersion, type ProxyTarget } from "@containerts/introspection/proxy";
 import type { VersionInfo } from "@containerts/introspection";
+import { ProxyImageStore } from "@containerts/images/proxy";
+import type { Descriptor, Image } from "./images/types.js";
+import { withLease, type WithLeaseOptions } from "./lease.js";
+import { fetchImage, type FetchOptions } from "./images/fetch.js";
+import { pull, type PullOptions } from "./images/pull.js";
+import { push, type PushOptions } from "./images/push.js";
+import { unpack, isUnpacked, type ImageRef, type UnpackOptions, type UnpackResult } from "./images/unpack.js";
+import { importArchive, type ArchiveSource, type ImportOptions, type ImportResult } from "./images/import.js";
+import { exportArchive, type ExportImage, type ExportOptions, type ExportResult } from "./images/export.js";
+import type { Writable } from "node:stream";
 
 /** The default address of containertsd. */
 export const DEFAULT_ADDRESS = "/run/containerts/containerts.sock";
@@ -89,6 +106,52 @@ export class Client {
     return this.service("namespaces", (t) => new ProxyNamespaceStore(t));
   }
 
+  /** Containers (get, list, create, update, delete): container metadata records. */
+  /**
+   * The snapshotter `name` (`overlayfs`, `native`, …) over the Snapshots service. Proxies are shared per
+   * name; closing one leaves the client's channel open.
+   */
+  snapshots(name = "overlayfs"): ProxySnapshotter {
+    return this.service(`snapshots/${name}`, (t) => new ProxySnapshotter(t, name));
+  }
+
+  get containers(): ProxyContainerStore {
+    return this.service("containers", (t) => new ProxyContainerStore(t));
+  }
+
+  /** The diff service: apply layers onto mounts, compute layers between mount sets. */
+  get diff(): ProxyDiffService {
+    return this.service("diff", (t) => new ProxyDiffService(t));
+  }
+
+  /** The content store (blobs, ingests, labels) over the Content service. */
+  get content(): ProxyContentStore {
+    return this.service("content", (t) => new ProxyContentStore(t));
+  }
+
+  /** Leases (create, delete, list, resources) over the Leases service. */
+  get leases(): ProxyLeaseManager {
+    return this.service("leases", (t) => new ProxyLeaseManager(t));
+  }
+
+  /** Tasks (create, start, wait, kill, exec, delete, …) over the Tasks service. */
+  get tasks(): ProxyTaskService {
+    return this.service("tasks", (t) => new ProxyTaskService(t));
+  }
+
+  /**
+   * Creates a container (containerd's `NewContainer`): a new snapshot, a generated spec, the record. See
+   * {@link newContainer} in `./containers`.
+   */
+  newContainer(ctx: Context, id: string, options: NewContainerOptions = {}): Promise<ContainerHandle> {
+    return newContainer(this, ctx, id, options);
+  }
+
+  /** Loads an existing container. @throws NotFoundError when it does not exist. */
+  loadContainer(ctx: Context, id: string): Promise<ContainerHandle> {
+    return loadContainer(this, ctx, id);
+  }
+
   /** Plugins and the server's identity. */
   get introspection(): ProxyIntrospection {
     return this.service("introspection", (t) => new ProxyIntrospection(t));
@@ -107,6 +170,51 @@ export class Client {
   /** True when the daemon reports it is serving (gRPC health). */
   isServing(ctx: Context = this.context()): Promise<boolean> {
     return this.health.isServing(ctx);
+  }
+
+  /** Images (get, list, create, update, delete): image records over the Images service. */
+  get images(): ProxyImageStore {
+    return this.service("images", (t) => new ProxyImageStore(t));
+  }
+
+  /** Runs `fn` under a temporary lease (see {@link withLease}). */
+  withLease<T>(ctx: Context, fn: (ctx: Context) => Promise<T>, options?: WithLeaseOptions): Promise<T> {
+    return withLease(this, ctx, fn, options);
+  }
+
+  /** Pulls an image from a registry, optionally unpacking it (see {@link pull}). */
+  pull(ctx: Context, ref: string, options?: PullOptions): Promise<Image> {
+    return pull(this, ctx, ref, options);
+  }
+
+  /** Fetches an image's content and records it, without unpacking (see {@link fetchImage}). */
+  fetch(ctx: Context, ref: string, options?: FetchOptions): Promise<Image> {
+    return fetchImage(this, ctx, ref, options);
+  }
+
+  /** Pushes an image (by name, record or descriptor) to a registry (see {@link push}). */
+  push(ctx: Context, ref: string, image: ImageRef, options?: PushOptions): Promise<Descriptor> {
+    return push(this, ctx, ref, image, options);
+  }
+
+  /** Unpacks an image into a snapshotter (see {@link unpack}). */
+  unpack(ctx: Context, image: ImageRef, options?: UnpackOptions): Promise<UnpackResult> {
+    return unpack(this, ctx, image, options);
+  }
+
+  /** True when the image's top layer snapshot exists (see {@link isUnpacked}). */
+  isUnpacked(ctx: Context, image: ImageRef, options?: Omit<UnpackOptions, "onProgress">): Promise<boolean> {
+    return isUnpacked(this, ctx, image, options);
+  }
+
+  /** Imports an OCI or Docker image archive (see {@link importArchive}). */
+  importArchive(ctx: Context, source: ArchiveSource, options?: ImportOptions): Promise<ImportResult> {
+    return importArchive(this, ctx, source, options);
+  }
+
+  /** Exports images to an OCI/Docker archive (see {@link exportArchive}). */
+  exportArchive(ctx: Context, images: readonly ExportImage[], out: Writable | string, options?: ExportOptions): Promise<ExportResult> {
+    return exportArchive(this, ctx, images, out, options);
   }
 
   /** Closes the connection; proxies stop working. */

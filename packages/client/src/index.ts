@@ -3,3 +3,6 @@
  * @module
  */
 export { Client, DEFAULT_ADDRESS, MAX_MESSAGE_SIZE, type ClientOptions } from "./client.js";
+export * from "./containers/index.js";
+export * from "./images/index.js";
+export { subscribeEvents, type SubscribeEventsOptions } from "./event-stream.js";

@@ -6,11 +6,13 @@
 import type { ContentStore, ContentStoreSource } from "@containerts/content";
 import { FailedPreconditionError, withContext } from "@containerts/errdefs";
 import type { LeaseManager } from "@containerts/leases";
+import type { Snapshotter } from "@containerts/snapshots";
 
 import { MetadataContentStore } from "./content.js";
 import { type GcHost, type GcStats, type SweepDirty, runGarbageCollection } from "./gc.js";
 import { MetadataLeaseManager } from "./leases.js";
 import { type MetadataNamespaceStore, createNamespaceStore } from "./namespaces.js";
+import { MetadataSnapshotter } from "./snapshots.js";
 import { Mutex, RwLock } from "./locks.js";
 import { type Migration, type VersionRecord, dbVersion, keys, pendingMigrations, schemaVersion } from "./schema.js";
 import { type LevelDatabase, type PendingValue, type ReadTx, UpdateTx, ViewTx, type WriteTx } from "./tx.js";
@@ -356,6 +358,18 @@ export class DB implements ContentStoreSource {
   namespaceStore(): MetadataNamespaceStore {
     this.#namespaceStore ??= createNamespaceStore(this);
     return this.#namespaceStore;
+  }
+
+  /**
+   * Puts the backend snapshotter `backend` behind a namespaced snapshotter named `name` (`overlayfs`,
+   * `native`, …) whose records live in this database, and registers its garbage collector (backend
+   * snapshots no record refers to are removed by collections). Closing the returned snapshotter
+   * unregisters the collector and closes `backend`.
+   * @throws FailedPreconditionError when a snapshotter named `name` is already registered.
+   */
+  snapshotter(name: string, backend: Snapshotter): MetadataSnapshotter {
+    this.#checkOpen();
+    return new MetadataSnapshotter(this, name, backend);
   }
 
   /** The lease manager storing leases in this database. */

@@ -10,7 +10,8 @@
  * `containerd.io/gc.ref.snapshot.<snapshotter>[/…]`), the edges an object's kind declared (an image's
  * target, a container's snapshot, a snapshot's parent) and a shared ingest's expected blob.
  *
- * Phases: mark and sweep run in one metadata update (the write lock is held; reads go on), then,
+ * Phases: mark and sweep run in one metadata update (the write lock is held; reads go on), over what one
+ * pass through each namespace's records found (each record read and parsed once), then,
  * outside the write lock, each backend whose records were removed is cleaned while holding its
  * backend lock exclusively: blobs and ingests no namespace records, and the snapshotters' collectors.
  */
@@ -116,69 +117,106 @@ async function listNamespaces(tx: ReadTx): Promise<string[]> {
 interface LeaseState {
   readonly live: boolean;
   readonly flat: boolean;
+  /** The keys of its resources (all of them, whatever their shape), for the sweep. */
+  readonly resourceKeys: string[];
 }
 
-async function scanRoots(tx: ReadTx, namespaces: readonly string[], now: number, liveLeases: Set<string>): Promise<Node[]> {
-  const roots: Node[] = [];
-  for (const ns of namespaces) {
-    const leases = new Map<string, LeaseState>();
-    const leaseTuple = keys.leases(ns);
-    for await (const [k, v] of tx.entries(under(...leaseTuple))) {
-      const id = suffix(k, leaseTuple)[0]!;
-      const lease = JSON.parse(v) as LeaseRecord;
-      const exp = lease.labels[labelGcExpire];
-      // An unparsable expiry is ignored (the lease stays), as containerd does.
-      const expiresAt = exp === undefined ? undefined : parseExpiration(exp);
-      const live = expiresAt === undefined || expiresAt.getTime() >= now;
-      leases.set(id, { live, flat: Object.hasOwn(lease.labels, labelGcFlat) });
-      if (live) liveLeases.add(`${ns}\x00${id}`);
-    }
+/** What one pass over a namespace's records found: everything marking and sweeping need. */
+interface NamespaceScan {
+  readonly ns: string;
+  readonly leases: Map<string, LeaseState>;
+  /** Lease resources as `[lease id, type, x, y]` key components. */
+  readonly resources: (readonly (string | undefined)[])[];
+  /** Objects by `kind \0 id`. */
+  readonly objects: Map<string, { readonly kind: string; readonly id: string; readonly stored: StoredObject }>;
+  readonly blobs: Map<string, BlobRecord>;
+  readonly ingests: Map<string, IngestRecord>;
+}
 
-    const resTuple = [...keys.nsRoot(ns), "lease-resources"];
-    for await (const [k] of tx.entries(under(...resTuple))) {
-      const [id, type, x, y] = suffix(k, resTuple);
-      const state = leases.get(id!);
-      if (state === undefined || !state.live) continue;
-      if (type === "content" && x !== undefined) roots.push(content(ns, x, state.flat));
-      else if (type === "ingests" && x !== undefined) roots.push({ type: "ingest", ns, a: x });
-      else if (type === "snapshots" && x !== undefined && y !== undefined) roots.push(snapshot(ns, x, y, state.flat));
-    }
+const objectKey = (kind: string, id: string): string => `${kind}\x00${id}`;
 
-    const objTuple = keys.objects(ns);
-    for await (const [k, v] of tx.entries(under(...objTuple))) {
-      const [kind, id] = suffix(k, objTuple);
-      const stored = JSON.parse(v) as StoredObject;
-      if (stored.gc.root === true) roots.push(object(ns, kind!, id!));
-    }
-
-    const blobTuple = keys.blobs(ns);
-    for await (const [k, v] of tx.entries(under(...blobTuple))) {
-      const blob = JSON.parse(v) as BlobRecord;
-      if (Object.hasOwn(blob.labels, labelGcRoot)) roots.push(content(ns, suffix(k, blobTuple)[0]!));
-    }
-
-    const ingestTuple = keys.ingests(ns);
-    for await (const [k, v] of tx.entries(under(...ingestTuple))) {
-      const ingest = JSON.parse(v) as IngestRecord;
-      if (ingest.expireAt !== undefined && Date.parse(ingest.expireAt) > now) {
-        roots.push({ type: "ingest", ns, a: suffix(k, ingestTuple)[0]! });
-      }
+/**
+ * Reads every record of namespace `ns` a collection looks at, in one pass over the namespace's key range
+ * (one iterator rather than one per record type, and each record parsed once: marking and sweeping then
+ * work on what this pass found, inside the same write transaction).
+ */
+async function scanNamespace(tx: ReadTx, ns: string, now: number): Promise<NamespaceScan> {
+  const scan: NamespaceScan = { ns, leases: new Map(), resources: [], objects: new Map(), blobs: new Map(), ingests: new Map() };
+  const root = keys.nsRoot(ns);
+  const resourceKeys: [string, string][] = [];
+  for await (const [k, v] of tx.entries(under(...root))) {
+    const parts = suffix(k, root);
+    switch (parts[0]) {
+      case "leases":
+        if (parts.length === 2) {
+          const lease = JSON.parse(v) as LeaseRecord;
+          const exp = lease.labels[labelGcExpire];
+          // An unparsable expiry is ignored (the lease stays), as containerd does.
+          const expiresAt = exp === undefined ? undefined : parseExpiration(exp);
+          scan.leases.set(parts[1]!, {
+            live: expiresAt === undefined || expiresAt.getTime() >= now,
+            flat: Object.hasOwn(lease.labels, labelGcFlat),
+            resourceKeys: [],
+          });
+        }
+        break;
+      case "lease-resources":
+        if (parts.length >= 3) {
+          scan.resources.push(parts.slice(1));
+          resourceKeys.push([parts[1]!, k]);
+        }
+        break;
+      case "objects":
+        if (parts.length === 3) {
+          const [kind, id] = [parts[1]!, parts[2]!];
+          scan.objects.set(objectKey(kind, id), { kind, id, stored: JSON.parse(v) as StoredObject });
+        }
+        break;
+      case "content":
+        if (parts.length === 3 && parts[1] === "blob") scan.blobs.set(parts[2]!, JSON.parse(v) as BlobRecord);
+        else if (parts.length === 3 && parts[1] === "ingest") scan.ingests.set(parts[2]!, JSON.parse(v) as IngestRecord);
+        break;
+      default:
+        break;
     }
   }
-  return roots;
+  // Lease resources sort before leases ("lease-resources" < "leases"): attach them once both are read.
+  for (const [id, k] of resourceKeys) scan.leases.get(id)?.resourceKeys.push(k);
+  return scan;
 }
 
-async function references(tx: ReadTx, n: Node): Promise<Node[]> {
+/** The roots of one namespace (containerd's `scanRoots`), from its scan. */
+function roots(scan: NamespaceScan, now: number): Node[] {
+  const out: Node[] = [];
+  const { ns } = scan;
+  for (const [id, type, x, y] of scan.resources) {
+    const state = scan.leases.get(id!);
+    if (state === undefined || !state.live) continue;
+    if (type === "content" && x !== undefined) out.push(content(ns, x, state.flat));
+    else if (type === "ingests" && x !== undefined) out.push({ type: "ingest", ns, a: x });
+    else if (type === "snapshots" && x !== undefined && y !== undefined) out.push(snapshot(ns, x, y, state.flat));
+  }
+  for (const { kind, id, stored } of scan.objects.values()) if (stored.gc.root === true) out.push(object(ns, kind, id));
+  for (const [dgst, blob] of scan.blobs) if (Object.hasOwn(blob.labels, labelGcRoot)) out.push(content(ns, dgst));
+  for (const [ref, ingest] of scan.ingests) {
+    if (ingest.expireAt !== undefined && Date.parse(ingest.expireAt) > now) out.push({ type: "ingest", ns, a: ref });
+  }
+  return out;
+}
+
+/** The nodes `n` refers to, from the scan of its namespace. */
+function references(scan: NamespaceScan | undefined, n: Node): Node[] {
+  if (scan === undefined) return [];
   switch (n.type) {
     case "content": {
-      const blob = await tx.getJson<BlobRecord>(keys.blob(n.ns, n.a));
+      const blob = scan.blobs.get(n.a);
       if (blob === undefined) return [];
       const refs = labelRefs(blob.labels);
       return [...refs.content.map((d) => content(n.ns, d)), ...refs.snapshots.map((s) => snapshot(n.ns, s.snapshotter, s.key))];
     }
     case "object":
     case "objectFlat": {
-      const stored = await tx.getJson<StoredObject>(keys.object(n.ns, n.a, n.b!));
+      const stored = scan.objects.get(objectKey(n.a, n.b!))?.stored;
       if (stored === undefined) return [];
       const flat = n.type === "objectFlat";
       const out = (stored.gc.parents ?? []).map(([s, key]) => snapshot(n.ns, s, key, flat));
@@ -188,7 +226,7 @@ async function references(tx: ReadTx, n: Node): Promise<Node[]> {
       return out;
     }
     case "ingest": {
-      const ingest = await tx.getJson<IngestRecord>(keys.ingest(n.ns, n.a));
+      const ingest = scan.ingests.get(n.a);
       return ingest?.expected === undefined ? [] : [content(n.ns, ingest.expected)];
     }
     case "contentFlat":
@@ -197,7 +235,7 @@ async function references(tx: ReadTx, n: Node): Promise<Node[]> {
 }
 
 /** Tricolor marking (containerd's `gc.Tricolor`): the mark ids of every node reachable from `roots`. */
-async function mark(tx: ReadTx, roots: readonly Node[], signal: AbortSignal): Promise<Set<string>> {
+function mark(scans: ReadonlyMap<string, NamespaceScan>, roots: readonly Node[], signal: AbortSignal): Set<string> {
   const grays = [...roots];
   const seen = new Set<string>();
   const reachable = new Set<string>();
@@ -207,7 +245,7 @@ async function mark(tx: ReadTx, roots: readonly Node[], signal: AbortSignal): Pr
     const id = nodeId(n);
     if (seen.has(id)) continue;
     seen.add(id);
-    for (const r of await references(tx, n)) if (!seen.has(nodeId(r))) grays.push(r);
+    for (const r of references(scans.get(n.ns), n)) if (!seen.has(nodeId(r))) grays.push(r);
     reachable.add(markId(n));
   }
   return reachable;
@@ -223,59 +261,33 @@ interface SweepResult {
 }
 
 /** Removes every record the mark did not reach. Its deletions are cleaned by this collection's backend phase. */
-async function sweep(tx: WriteTx, namespaces: readonly string[], reachable: Set<string>, liveLeases: Set<string>): Promise<SweepResult> {
+function sweep(tx: WriteTx, scans: ReadonlyMap<string, NamespaceScan>, reachable: Set<string>): SweepResult {
   const result: SweepResult = { leases: 0, content: 0, ingests: 0, objects: {}, removedSnapshots: new Map() };
-  for (const ns of namespaces) {
-    const leaseTuple = keys.leases(ns);
-    const deadLeases: string[] = [];
-    for await (const [k] of tx.entries(under(...leaseTuple))) {
-      const id = suffix(k, leaseTuple)[0]!;
-      if (!liveLeases.has(`${ns}\x00${id}`)) deadLeases.push(id);
-    }
-    for (const id of deadLeases) {
+  for (const { ns, leases, objects, ingests, blobs } of scans.values()) {
+    for (const [id, state] of leases) {
+      if (state.live) continue;
       tx.del(keys.lease(ns, id));
-      await tx.delRange(under(...keys.leaseResources(ns, id)));
+      for (const k of state.resourceKeys) tx.del(k);
       result.leases++;
     }
-
-    const objTuple = keys.objects(ns);
-    const deadObjects: [string, string, StoredObject][] = [];
-    for await (const [k, v] of tx.entries(under(...objTuple))) {
-      const [kind, id] = suffix(k, objTuple);
-      const stored = JSON.parse(v) as StoredObject;
-      if (stored.gc.root !== true && !reachable.has(markId(object(ns, kind!, id!)))) deadObjects.push([kind!, id!, stored]);
-    }
-    for (const [kind, id, stored] of deadObjects) {
+    for (const { kind, id, stored } of objects.values()) {
+      if (stored.gc.root === true || reachable.has(markId(object(ns, kind, id)))) continue;
       tx.del(keys.object(ns, kind, id));
       result.objects[kind] = (result.objects[kind] ?? 0) + 1;
-      if (kind.startsWith(snapshotsKindPrefix)) {
+      if (kind.startsWith(snapshotsKindPrefix) && stored.gc.backend !== undefined) {
         const snapshotter = kind.slice(snapshotsKindPrefix.length);
-        if (stored.gc.backend !== undefined) {
-          const list = result.removedSnapshots.get(snapshotter) ?? [];
-          list.push(stored.gc.backend);
-          result.removedSnapshots.set(snapshotter, list);
-        }
+        const list = result.removedSnapshots.get(snapshotter) ?? [];
+        list.push(stored.gc.backend);
+        result.removedSnapshots.set(snapshotter, list);
       }
     }
-
-    const ingestTuple = keys.ingests(ns);
-    const deadIngests: string[] = [];
-    for await (const [k] of tx.entries(under(...ingestTuple))) {
-      const ref = suffix(k, ingestTuple)[0]!;
-      if (!reachable.has(markId({ type: "ingest", ns, a: ref }))) deadIngests.push(ref);
-    }
-    for (const ref of deadIngests) {
+    for (const ref of ingests.keys()) {
+      if (reachable.has(markId({ type: "ingest", ns, a: ref }))) continue;
       tx.del(keys.ingest(ns, ref));
       result.ingests++;
     }
-
-    const blobTuple = keys.blobs(ns);
-    const deadBlobs: string[] = [];
-    for await (const [k] of tx.entries(under(...blobTuple))) {
-      const dgst = suffix(k, blobTuple)[0]!;
-      if (!reachable.has(markId(content(ns, dgst)))) deadBlobs.push(dgst);
-    }
-    for (const dgst of deadBlobs) {
+    for (const dgst of blobs.keys()) {
+      if (reachable.has(markId(content(ns, dgst)))) continue;
       tx.del(keys.blob(ns, dgst));
       result.content++;
     }
@@ -363,11 +375,10 @@ export async function runGarbageCollection(host: GcHost, signal: AbortSignal): P
   const t0 = performance.now();
   const { result: swept, dirty } = await host.sweepMetadata(async (tx) => {
     const now = Date.now();
-    const namespaces = await listNamespaces(tx);
-    const liveLeases = new Set<string>();
-    const roots = await scanRoots(tx, namespaces, now, liveLeases);
-    const reachable = await mark(tx, roots, signal);
-    return sweep(tx, namespaces, reachable, liveLeases);
+    const scans = new Map<string, NamespaceScan>();
+    for (const ns of await listNamespaces(tx)) scans.set(ns, await scanNamespace(tx, ns, now));
+    const reachable = mark(scans, [...scans.values()].flatMap((scan) => roots(scan, now)), signal);
+    return sweep(tx, scans, reachable);
   });
   const metadataMs = performance.now() - t0;
 

@@ -41,6 +41,9 @@ export {
 } from "./objects.js";
 export { MetadataContentStore, ingestExpiryMs } from "./content.js";
 export { MetadataLeaseManager } from "./leases.js";
+export { MetadataImageStore } from "./images.js";
+export { MetadataSnapshotter, snapshotObjectKind, type SnapshotRecord } from "./snapshots.js";
+export { MetadataContainerStore, containersKind } from "./containers.js";
 export { createNamespaceStore, type MetadataNamespaceStore } from "./namespaces.js";
 export type { GcStats, GcRemoved } from "./gc.js";
 export {

@@ -38,9 +38,18 @@
  *          │     └──snapshots
  *          │        ╘══*snapshotter*
  *          │           ╘══*snapshot key* : ""
+ *          ├──snapshotters
+ *          │  ╘══*snapshotter*
+ *          │     ├──sequence : <decimal>           - highest backend-key sequence number recorded
+ *          │     └──children
+ *          │        ╘══*parent key*
+ *          │           ╘══*child key* : ""        - parent → child index (entries whose child record is
+ *          │                                         gone or has another parent are stale and ignored)
  *          └──objects
  *             ╘══*kind*                            - "images", "containers", "snapshots/<snapshotter>", …
  *                ╘══*id* : {"v":<record>,"gc":{"root"?,"content"?,"snapshots"?,"parents"?,"backend"?}}
+ *                                                  snapshots/<snapshotter> records: {"parent"?,"labels",
+ *                                                  "createdAt","updatedAt","backendKey":"<ns>/<seq>/<key>"}
  * ```
  *
  * Object records carry the garbage-collection edges computed by their kind's `gcRefs` hook when they
@@ -160,6 +169,13 @@ export const keys = {
   /** Tuple of the objects of one kind. */
   objectKind: (ns: string, kind: string) => [schemaVersion, "ns", ns, "objects", kind] as const,
   object: (ns: string, kind: string, id: string) => key(schemaVersion, "ns", ns, "objects", kind, id),
+  /** `v1/ns/<ns>/snapshotters/<snapshotter>/sequence`: the highest backend-key sequence recorded. */
+  snapshotSequence: (ns: string, snapshotter: string) => key(schemaVersion, "ns", ns, "snapshotters", snapshotter, "sequence"),
+  /** Tuple of the children index entries of snapshot `parent`. */
+  snapshotChildren: (ns: string, snapshotter: string, parent: string) =>
+    [schemaVersion, "ns", ns, "snapshotters", snapshotter, "children", parent] as const,
+  snapshotChild: (ns: string, snapshotter: string, parent: string, child: string) =>
+    key(schemaVersion, "ns", ns, "snapshotters", snapshotter, "children", parent, child),
 } as const;
 
 /** The stored version record. */

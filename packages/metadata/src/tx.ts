@@ -94,10 +94,12 @@ function inRange(k: string, range: KeyRange): boolean {
 }
 
 abstract class BaseTx implements ReadTx {
-  /** Whether point reads may use `getSync` (write transactions). */
-  protected readonly syncReads: boolean = false;
+  /** Whether point reads use `getSync` (when the database implements it). */
+  readonly #syncReads: boolean;
 
-  constructor(protected readonly host: TxHost) {}
+  constructor(protected readonly host: TxHost) {
+    this.#syncReads = supportsGetSync(host.level);
+  }
 
   protected abstract readOptions(): { snapshot?: AbstractSnapshot };
   /** Local (unflushed) entries overriding the database in a range, or undefined for none. */
@@ -108,9 +110,11 @@ abstract class BaseTx implements ReadTx {
     const local = this.localGet(k);
     if (local !== undefined) return local === null ? undefined : local;
     const level = this.host.level;
-    // Inside an update the write lock is held: a synchronous point read (a memtable or block-cache
-    // hit, no thread-pool round trip) keeps the critical section short. See `DB.update`.
-    if (this.syncReads && supportsGetSync(level)) return level.getSync<string, string>(k, { ...utf8, ...this.readOptions() });
+    // Point reads of this small, hot database are memtable or block-cache hits: a synchronous read
+    // costs a few microseconds, where an asynchronous one costs a thread-pool round trip (two context
+    // switches, and a wake-up delay on a busy machine) per key. Inside an update it also keeps the
+    // write lock's critical section short. Views read from their snapshot either way.
+    if (this.#syncReads) return level.getSync<string, string>(k, { ...utf8, ...this.readOptions() });
     return level.get<string, string>(k, { ...utf8, ...this.readOptions() });
   }
 
@@ -210,7 +214,6 @@ export class ViewTx extends BaseTx {
 
 /** The write transaction of `DB.update`. */
 export class UpdateTx extends BaseTx implements WriteTx {
-  protected override readonly syncReads = true;
   /** This transaction's writes, in order of first touch. */
   readonly ops = new Map<string, PendingValue>();
   /** What the transaction marked dirty. */

@@ -17,3 +17,9 @@ export {
   SnapshotLabels,
   filterInheritedLabels,
 } from "./snapshotter.js";
+export {
+  type SnapshotEvent,
+  type SnapshotEventPublisher,
+  SnapshotEvents,
+  withSnapshotEvents,
+} from "./events.js";

@@ -266,3 +266,5 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     return undefined;
   }
 }
+export { startRegistry, freePort, type TestRegistry } from "./registry.js";
+export { startStaticRegistry, startProxy, type HttpFake, type ProxyOptions, type SeenRequest, type StaticContent } from "./http-fakes.js";

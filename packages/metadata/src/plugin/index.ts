@@ -9,9 +9,18 @@ import { join } from "node:path";
 import { Level } from "level";
 import { PluginType, type AnyRegistration, type Registration } from "@containerts/plugin-registry";
 import type { ContentStore } from "@containerts/content";
+import type { LeaseManager } from "@containerts/leases";
 import { LocalContentStore } from "@containerts/content/local";
 import type { NamespaceStore } from "@containerts/namespaces";
+import type { ContainerStore } from "@containerts/containers";
+import type { ImageStore } from "@containerts/images";
+import type { Snapshotter } from "@containerts/snapshots";
+import { isNotFound } from "@containerts/errdefs";
+import { checkInstance } from "@containerts/plugin-registry";
+import type { MetadataSnapshotter } from "../snapshots.js";
 import { DB, databaseDirName, createNamespaceStore, createGcScheduler, type GcScheduler, type ContentSharingPolicy } from "../index.js";
+import { MetadataContainerStore } from "../containers.js";
+import { MetadataImageStore } from "../images.js";
 import type { LevelDatabase } from "../tx.js";
 
 /** The metadata plugin's instance: the database plus the stores handed to services. */
@@ -19,7 +28,35 @@ export interface MetadataPlugin {
   readonly db: DB;
   namespaceStore(): NamespaceStore;
   contentStore(): ContentStore;
+  /** The lease manager (satisfies `@containerts/leases`' `LeaseManagerSource`). */
+  leaseManager(): LeaseManager;
+  /** The container store (satisfies `@containerts/containers`' `ContainerStoreSource`). */
+  containerStore(): ContainerStore;
+  /** The image store (satisfies `@containerts/images`' `ImageStoreSource`). */
+  imageStore(): ImageStore;
+  /**
+   * The namespaced snapshotters, one per loaded `io.containerd.snapshotter.v1` plugin, by plugin id
+   * (containerd's `DB.Snapshotters()`); the snapshots service wraps them.
+   */
+  snapshotters(): ReadonlyMap<string, Snapshotter>;
   close(): Promise<void>;
+}
+
+const snapshotterMethods = ["stat", "update", "usage", "mounts", "prepare", "view", "commit", "remove", "walk", "cleanup", "close"] as const;
+
+/** The namespaced snapshotters over every snapshotter plugin that loaded (skipped or failed ones are left out). */
+function namespacedSnapshotters(ic: { getByType<T>(type: string): ReadonlyMap<string, T> }, db: DB): Map<string, MetadataSnapshotter> {
+  let backends: ReadonlyMap<string, unknown> = new Map();
+  try {
+    backends = ic.getByType<unknown>(PluginType.Snapshot);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const out = new Map<string, MetadataSnapshotter>();
+  for (const [name, instance] of backends) {
+    out.set(name, db.snapshotter(name, checkInstance<Snapshotter>(instance, snapshotterMethods, `${PluginType.Snapshot}.${name} plugin`)));
+  }
+  return out;
 }
 
 const content: Registration<ContentStore> = {
@@ -54,11 +91,21 @@ const metadata: Registration<MetadataPlugin, MetadataConfig> = {
       contentSharingPolicy: policy,
     });
     const namespaces = createNamespaceStore(db);
+    const containers = new MetadataContainerStore(db);
+    const images = new MetadataImageStore(db);
+    const snapshotters = namespacedSnapshotters(ic, db);
     return {
       db,
       namespaceStore: () => namespaces,
       contentStore: () => db.contentStore(),
-      close: () => db.close(),
+      leaseManager: () => db.leaseManager(),
+      containerStore: () => containers,
+      imageStore: () => images,
+      snapshotters: () => snapshotters,
+      close: async () => {
+        for (const s of snapshotters.values()) await s.close().catch(() => undefined);
+        await db.close();
+      },
     };
   },
 };

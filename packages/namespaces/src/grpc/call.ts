@@ -143,7 +143,9 @@ export function bidiStream<Req, Res>(
     const { ctx, dispose } = contextFromCall(call as unknown as AnyServerCall);
     const send = sender(call, ctx);
     Promise.resolve()
-      .then(() => handler(call as AsyncIterable<Req>, ctx, send))
+      // Not `call` itself: a for-await over a Readable destroys it when the loop ends, which would
+      // also destroy the writable side before the status is sent (the client would never see it).
+      .then(() => handler(call.iterator({ destroyOnReturn: false }) as AsyncIterable<Req>, ctx, send))
       .then(
         () => {
           if (!ctx.signal.aborted) call.end();

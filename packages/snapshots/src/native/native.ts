@@ -13,7 +13,7 @@
  *   rm-<id>/              a snapshot directory being deleted
  * ```
  */
-import { chmod, mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { background, parseFilters, type Context } from "@containerts/namespaces";
 import type {
@@ -183,12 +183,11 @@ export class NativeSnapshotter implements Snapshotter {
     let path: string | undefined;
     try {
       const s = await this.#ms.update(ctx, async (tx) => {
-        if (ownDirectory) {
-          td = await this.#dirs.makeTemp();
-          await chmod(td, 0o755);
-        }
+        // The record first: its checks (reads only) fail before anything touches the disk.
         const created = await createSnapshot(tx, kind, key, parent, options?.labels);
-        if (td !== undefined) {
+        if (ownDirectory) {
+          // Built under the write lock so that cleanup never sees it half-made.
+          td = await this.#dirs.makeTemp(0o755);
           const nearest = created.parentIds[0];
           if (nearest !== undefined) await copyDir(ctx, this.#dirs.path(nearest), td);
           path = this.#dirs.path(created.id);

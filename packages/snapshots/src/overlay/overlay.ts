@@ -14,7 +14,7 @@
  * ```
  */
 import { existsSync } from "node:fs";
-import { chmod, lchown, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { lchown, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { FailedPreconditionError } from "@containerts/errdefs";
 import { background, parseFilters, type Context } from "@containerts/namespaces";
@@ -30,6 +30,7 @@ import {
   type WalkFunc,
 } from "../snapshotter.js";
 import { diskUsage } from "../fs/disk-usage.js";
+import { settleAll } from "../fs/settle.js";
 import { SnapshotDirectories } from "../storage/dirs.js";
 import { MetaStore, throwIfCanceled, type SnapshotDatabase } from "../storage/metastore.js";
 import {
@@ -273,22 +274,27 @@ export class OverlaySnapshotter implements Snapshotter {
     let path: string | undefined;
     try {
       const s = await this.#ms.update(ctx, async (tx) => {
-        // Built under the write lock so that cleanup never sees it half-made.
-        td = await this.#dirs.makeTemp();
-        await mkdir(join(td, "fs"));
-        await chmod(join(td, "fs"), 0o755);
-        if (kind === "active") {
-          await mkdir(join(td, "work"));
-          await chmod(join(td, "work"), 0o711);
-        }
+        // The record first: its checks (reads only) fail before anything touches the disk, and it names
+        // the parent whose owner the new upper directory takes.
         const created = await createSnapshot(tx, kind, key, parent, options?.labels);
         const nearest = created.parentIds[0];
-        if (nearest !== undefined) {
-          const st = await stat(this.#upperPath(nearest));
-          await lchown(join(td, "fs"), st.uid, st.gid);
-        }
+        // Built under the write lock so that cleanup never sees it half-made. Each step is a thread-pool
+        // round trip: the independent ones run concurrently, and modes the umask keeps need no chmod.
+        const [, owner] = await settleAll([
+          this.#dirs.makeTemp().then((dir) => {
+            td = dir;
+          }),
+          nearest === undefined ? undefined : stat(this.#upperPath(nearest)),
+        ]);
+        const dir = td as string;
+        const fs = join(dir, "fs");
+        const work = join(dir, "work");
+        await settleAll([
+          this.#dirs.makeDir(fs, 0o755).then(() => (owner === undefined ? undefined : lchown(fs, owner.uid, owner.gid))),
+          kind === "active" ? this.#dirs.makeDir(work, 0o711) : undefined,
+        ]);
         path = this.#dirs.path(created.id);
-        await rename(td, path);
+        await rename(dir, path);
         td = undefined;
         return created;
       });

@@ -2,7 +2,8 @@
  * The `snapshots/` directory of a snapshotter root: one directory per snapshot id, plus transient
  * `new-<random>` (being built, renamed to `<id>` once complete) and `rm-<id>` (being deleted) entries.
  */
-import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 /** Prefix of a snapshot directory under construction. */
@@ -13,13 +14,32 @@ export const REMOVE_PREFIX = "rm-";
 /** The `snapshots/` directory of one snapshotter and the deletions in progress in this process. */
 export class SnapshotDirectories {
   readonly #deleting = new Set<string>();
+  /**
+   * The permission bits that survive `mkdir` under a `new-*` directory (what the umask and any default
+   * ACL leave of 0777), learnt by {@link init}; 0 until then, so that every mode is set explicitly.
+   */
+  #kept = 0;
 
   /** `dir` is `<snapshotter root>/snapshots`. */
   constructor(readonly dir: string) {}
 
-  /** Creates the directory (0700) when it does not exist. */
+  /**
+   * Creates the directory (0700) when it does not exist, and learns which permission bits `mkdir` keeps
+   * there (a probe directory, removed again), so that {@link makeDir} and {@link makeTemp} set a mode with
+   * an extra `chmod` only when the umask would strip some of its bits.
+   */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const td = await mkdtemp(join(this.dir, NEW_PREFIX));
+    try {
+      const probe = join(td, "probe");
+      await mkdir(probe, { mode: 0o777 });
+      const mode = (await stat(probe)).mode;
+      // An inherited setgid bit (a setgid parent) is not what was asked for: then always chmod.
+      this.#kept = (mode & 0o7000) === 0 ? mode & 0o777 : 0;
+    } finally {
+      await rm(td, { recursive: true, force: true });
+    }
   }
 
   /** The directory of snapshot `id`. */
@@ -27,9 +47,41 @@ export class SnapshotDirectories {
     return join(this.dir, id);
   }
 
-  /** Creates a fresh `new-<random>` directory (mode 0700) and returns its path. */
-  makeTemp(): Promise<string> {
-    return mkdtemp(join(this.dir, NEW_PREFIX));
+  /**
+   * Creates a fresh `new-<random>` directory and returns its path: mode 0700 by default (as
+   * `mkdtemp`), or exactly `mode`.
+   */
+  async makeTemp(mode?: number): Promise<string> {
+    if (mode === undefined) return mkdtemp(join(this.dir, NEW_PREFIX));
+    if (!this.#keeps(mode)) {
+      const td = await mkdtemp(join(this.dir, NEW_PREFIX));
+      await chmod(td, mode);
+      return td;
+    }
+    // One call instead of mkdtemp + chmod: the random name as mkdtemp makes it, retried on a collision.
+    for (;;) {
+      const td = join(this.dir, `${NEW_PREFIX}${randomBytes(6).toString("base64url")}`);
+      try {
+        await mkdir(td, { mode });
+        return td;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+    }
+  }
+
+  /**
+   * Creates directory `path` with exactly the permission bits `mode`: a plain `mkdir` when the umask
+   * keeps them all (the usual 022 keeps 0755 and 0711), `mkdir` and `chmod` otherwise.
+   */
+  async makeDir(path: string, mode: number): Promise<void> {
+    await mkdir(path, { mode });
+    if (!this.#keeps(mode)) await chmod(path, mode);
+  }
+
+  /** Whether `mkdir(…, mode)` yields exactly `mode` here. */
+  #keeps(mode: number): boolean {
+    return (mode & ~0o777) === 0 && (mode & this.#kept) === mode;
   }
 
   /**

@@ -10,6 +10,7 @@
 import type { AbstractBatchOptions, AbstractLevel } from "abstract-level";
 import { CanceledError, FailedPreconditionError } from "@containerts/errdefs";
 import type { Context } from "@containerts/namespaces";
+import { ParentChains } from "./chains.js";
 
 /**
  * The database a snapshotter keeps its metadata in: an `abstract-level` database with string keys and
@@ -23,6 +24,8 @@ export interface ReadTransaction {
   get(key: string): Promise<string | undefined>;
   /** Every entry whose key starts with `prefix`, in key order. */
   range(prefix: string): Promise<Array<readonly [string, string]>>;
+  /** The store's memo of parent chains, shared by its transactions (absent: every chain is read). */
+  readonly chains?: ParentChains;
 }
 
 /** Reads and buffered writes within a write transaction. */
@@ -61,14 +64,29 @@ function prefixRange(prefix: string): { gte: string; lt: string } {
   return { gte: prefix, lt: `${prefix}\uffff` };
 }
 
+/** Whether the database implements `getSync` (abstract-level 3; missing from level-supports' typings). */
+function supportsGetSync(db: SnapshotDatabase): boolean {
+  const manifest: object = db.supports;
+  return "getSync" in manifest && manifest.getSync === true;
+}
+
 class Tx implements WriteTransaction {
   readonly pending = new Map<string, string | null>();
+  readonly #sync: boolean;
 
-  constructor(private readonly db: SnapshotDatabase) {}
+  constructor(
+    private readonly db: SnapshotDatabase,
+    readonly chains: ParentChains,
+  ) {
+    this.#sync = supportsGetSync(db);
+  }
 
   async get(key: string): Promise<string | undefined> {
     const p = this.pending.get(key);
     if (p !== undefined) return p ?? undefined;
+    // Point reads of this small database are memtable or block-cache hits: a synchronous read skips the
+    // thread-pool round trip, which dominates walks of long parent chains.
+    if (this.#sync) return this.db.getSync(key);
     return this.db.get(key);
   }
 
@@ -99,6 +117,7 @@ class Tx implements WriteTransaction {
 export class MetaStore {
   readonly #db: SnapshotDatabase;
   readonly #lock = new Mutex();
+  readonly #chains = new ParentChains();
   #closed = false;
 
   private constructor(db: SnapshotDatabase) {
@@ -115,7 +134,7 @@ export class MetaStore {
   async view<T>(ctx: Context, fn: (tx: ReadTransaction) => Promise<T>): Promise<T> {
     throwIfCanceled(ctx);
     this.#checkOpen();
-    return fn(new Tx(this.#db));
+    return fn(new Tx(this.#db, this.#chains));
   }
 
   /**
@@ -129,7 +148,7 @@ export class MetaStore {
     try {
       throwIfCanceled(ctx);
       this.#checkOpen();
-      const tx = new Tx(this.#db);
+      const tx = new Tx(this.#db, this.#chains);
       const result = await fn(tx);
       if (tx.pending.size > 0) {
         const ops = [...tx.pending].map(([key, value]) =>

@@ -41,6 +41,47 @@ describe("snapshot storage", () => {
     ]);
   });
 
+  it("gives the same parent chains with and without the store's memo of chains", async () => {
+    const db = new MemoryLevel();
+    const ms = await store(db);
+    // A <- B <- C, and D on B.
+    let parent: string | undefined;
+    for (const name of ["A", "B", "C"]) {
+      await ms.update(ctx, (tx) => createSnapshot(tx, "active", `${name}-active`, parent, undefined));
+      await ms.update(ctx, (tx) => commitActive(tx, `${name}-active`, name, { size: 0, inodes: 0 }, undefined));
+      parent = name;
+    }
+    const d = await ms.update(ctx, (tx) => createSnapshot(tx, "active", "d", "B", undefined));
+    expect(d).toEqual({ id: "4", kind: "active", parentIds: ["2", "1"] });
+    const e = await ms.update(ctx, (tx) => createSnapshot(tx, "view", "e", "C", undefined));
+    expect(e.parentIds).toEqual(["3", "2", "1"]);
+    expect(await ms.view(ctx, (tx) => getSnapshot(tx, "e"))).toEqual(e);
+    // A second store on the same database starts without memo and reads every record.
+    const fresh = await store(db);
+    expect(await fresh.view(ctx, (tx) => getSnapshot(tx, "e"))).toEqual(e);
+    expect(await fresh.view(ctx, (tx) => getSnapshot(tx, "d"))).toEqual(d);
+    // Removing and recreating a name never brings an old chain back: ids are new.
+    await ms.update(ctx, (tx) => removeSnapshot(tx, "e"));
+    await ms.update(ctx, (tx) => removeSnapshot(tx, "C"));
+    await ms.update(ctx, (tx) => createSnapshot(tx, "active", "C-active", "A", undefined));
+    await ms.update(ctx, (tx) => commitActive(tx, "C-active", "C", { size: 0, inodes: 0 }, undefined));
+    const f = await ms.update(ctx, (tx) => createSnapshot(tx, "view", "f", "C", undefined));
+    expect(f.parentIds).toEqual(["6", "1"]);
+    expect(await fresh.view(ctx, (tx) => getSnapshot(tx, "f"))).toEqual(f);
+  });
+
+  it("still detects a cycle in corrupt parent records", async () => {
+    const db = new MemoryLevel();
+    const ms = await store(db);
+    const now = new Date().toISOString();
+    const rec = (id: number, parent: string) => JSON.stringify({ id, kind: "committed", parent, labels: {}, createdAt: now, updatedAt: now });
+    await db.put("v1!s!X", rec(1, "Y"));
+    await db.put("v1!s!Y", rec(2, "X"));
+    await db.put("v1!s!v", JSON.stringify({ id: 3, kind: "view", parent: "X", labels: {}, createdAt: now, updatedAt: now }));
+    const err = await ms.view(ctx, (tx) => getSnapshot(tx, "v")).catch((e: unknown) => e);
+    expect(kindOf(err)).toBe("DataLoss");
+  });
+
   it("writes nothing when the transaction function throws", async () => {
     const db = new MemoryLevel();
     const ms = await store(db);

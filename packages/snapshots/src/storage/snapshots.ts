@@ -175,6 +175,10 @@ export async function walkInfo(
   }
 }
 
+/**
+ * The ids of `parent` and its ancestors, nearest first. Reads records up to the first ancestor whose
+ * chain the store remembers (see `chains.ts`), and remembers what it read.
+ */
 async function parentChain(tx: ReadTransaction, parent: string): Promise<string[]> {
   const ids: string[] = [];
   let name: string | undefined = parent;
@@ -184,9 +188,18 @@ async function parentChain(tx: ReadTransaction, parent: string): Promise<string[
     seen.add(name);
     const r = await readRecord(tx, name);
     if (r === undefined) throw new NotFoundError(`parent snapshot ${name} does not exist`);
-    ids.push(String(r.id));
+    const id = String(r.id);
+    const known = tx.chains?.chain(id);
+    if (known !== undefined) {
+      const read = ids.length;
+      for (const k of known) ids.push(k);
+      if (read > 0) tx.chains?.remember(ids.slice(0, read), id);
+      return ids;
+    }
+    ids.push(id);
     name = r.parent;
   }
+  tx.chains?.remember(ids);
   return ids;
 }
 
@@ -271,6 +284,7 @@ export async function removeSnapshot(tx: WriteTransaction, key: string): Promise
     tx.del(parentLinkKey(p.id, r.id));
   }
   tx.del(snapshotKey(key));
+  tx.chains?.forget(String(r.id));
   return { id: String(r.id), kind: r.kind };
 }
 

@@ -1,0 +1,217 @@
+/**
+ * Issue 6's task benchmarks, run with the stock `ctr` against any daemon address (containertsd or
+ * containerd 1.6) and a given runtime (`io.containerd.runc.v2`, `io.containerts.tsrunc.v1`):
+ * - `ctr run --rm` latency, sequential (median over N runs);
+ * - 20 `ctr run --rm` in parallel (wall time of the batch, with the per-run median);
+ * - shim memory per running container (sum of the shims' RSS / number of running containers).
+ *
+ * Each function works in its own namespace (`bench<pid>…`) and removes what it created. The busybox image
+ * is built offline by tools/testimages and imported with `ctr images import`.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot, run } from "@containerts/testkit";
+import { median, msSince, quantile, type Benchmark, type Measurement } from "../types.js";
+
+/** The image the benchmarks run. */
+export const BENCH_IMAGE = "docker.io/library/busybox:latest";
+
+/** Options shared by the task benchmarks. */
+export interface TaskBenchOptions {
+  /** The daemon's socket. */
+  readonly address: string;
+  /** The runtime of the containers. */
+  readonly runtime: string;
+  /** A scratch directory (the image archive is written there). */
+  readonly scratch: string;
+  /** The namespace to work in; default a fresh `bench<pid><n>`. It is emptied afterwards. */
+  readonly namespace?: string;
+  /**
+   * Extra environment for `ctr` (not for the daemon: a daemon must already find the shim binary of
+   * `runtime`, e.g. `packages/shim-runc/bin` on its `PATH` for `io.containerts.tsrunc.v1`).
+   */
+  readonly env?: Record<string, string>;
+}
+
+let seq = 0;
+function freshNamespace(): string {
+  return `bench${process.pid}n${++seq}`;
+}
+
+function ctr(o: TaskBenchOptions, ns: string, args: readonly string[]) {
+  return run("ctr", ["--address", o.address, "--namespace", ns, ...args], { timeoutMs: 120_000, ...(o.env ? { env: o.env } : {}) });
+}
+
+/**
+ * Builds the busybox archive (tools/testimages) into `scratch` and imports it into `ns`.
+ * @throws when building or importing fails (the tool's output in the message).
+ */
+export async function importBenchImage(o: TaskBenchOptions, ns: string): Promise<void> {
+  const archive = join(o.scratch, "busybox.tar");
+  if (!existsSync(archive)) {
+    const bin = join(repoRoot, "tools/testimages/bin/containerts-testimages");
+    const b = spawnSync(bin, ["busybox", "-o", archive], { encoding: "utf8" });
+    if (b.status !== 0) throw new Error(`building ${archive} failed: ${b.stderr || b.stdout}`);
+  }
+  const r = await ctr(o, ns, ["images", "import", archive]);
+  if (r.code !== 0) throw new Error(`ctr images import failed (exit ${r.code}): ${r.stderr}`);
+}
+
+/** Kills and removes every task and container of `ns`, then the image, so the namespace can go. */
+async function purge(o: TaskBenchOptions, ns: string): Promise<void> {
+  const tasks = await ctr(o, ns, ["tasks", "ls", "-q"]);
+  for (const id of tasks.stdout.split("\n").filter((s) => s !== "")) {
+    await ctr(o, ns, ["tasks", "kill", "-s", "SIGKILL", id]);
+  }
+  for (const id of tasks.stdout.split("\n").filter((s) => s !== "")) {
+    for (let i = 0; i < 50; i++) {
+      if ((await ctr(o, ns, ["tasks", "rm", id])).code === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const containers = await ctr(o, ns, ["containers", "ls", "-q"]);
+  for (const id of containers.stdout.split("\n").filter((s) => s !== "")) await ctr(o, ns, ["containers", "rm", id]);
+  await ctr(o, ns, ["images", "rm", "--sync", BENCH_IMAGE]);
+  await ctr(o, ns, ["namespaces", "rm", "--cgroup", ns]);
+}
+
+async function withNamespace<T>(o: TaskBenchOptions, fn: (ns: string) => Promise<T>): Promise<T> {
+  const ns = o.namespace ?? freshNamespace();
+  await importBenchImage(o, ns);
+  try {
+    return await fn(ns);
+  } finally {
+    await purge(o, ns);
+  }
+}
+
+async function runRm(o: TaskBenchOptions, ns: string, id: string): Promise<number> {
+  const start = process.hrtime.bigint();
+  const r = await ctr(o, ns, ["run", "--rm", "--runtime", o.runtime, BENCH_IMAGE, id, "true"]);
+  const ms = msSince(start);
+  if (r.code !== 0) throw new Error(`ctr run --rm ${id} failed (exit ${r.code}): ${r.stderr}`);
+  return ms;
+}
+
+/**
+ * `ctr run --rm <busybox> <id> true`, one after another: the median wall time of `runs` runs (after two
+ * warm-up runs), in ms.
+ */
+export async function ctrRunRmLatency(o: TaskBenchOptions, runs = 20): Promise<Measurement> {
+  return withNamespace(o, async (ns) => {
+    for (let i = 0; i < 2; i++) await runRm(o, ns, `warm${i}`);
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) samples.push(await runRm(o, ns, `seq${i}`));
+    return {
+      value: median(samples),
+      unit: "ms",
+      note: `${o.runtime}: median of ${samples.length}, p90 ${quantile(samples, 0.9).toFixed(0)} ms`,
+    };
+  });
+}
+
+/**
+ * `parallel` (default 20) `ctr run --rm` started at once: the wall time until the last one finished, in
+ * ms, with the median per-run latency in the note.
+ */
+export async function ctrRunRmParallel(o: TaskBenchOptions, parallel = 20): Promise<Measurement> {
+  return withNamespace(o, async (ns) => {
+    await runRm(o, ns, "warm");
+    const start = process.hrtime.bigint();
+    const each = await Promise.all(Array.from({ length: parallel }, (_, i) => runRm(o, ns, `par${i}`)));
+    const wall = msSince(start);
+    return {
+      value: wall,
+      unit: "ms",
+      note: `${o.runtime}: ${parallel} in parallel, per-run median ${median(each).toFixed(0)} ms, max ${Math.max(...each).toFixed(0)} ms`,
+    };
+  });
+}
+
+function cmdline(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((s) => s !== "");
+  } catch {
+    return undefined;
+  }
+}
+
+function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** PIDs of the shim processes serving a daemon address (`containerd-shim…` with `-address <address>`). */
+export function shimPids(address: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const args = cmdline(Number(name));
+    if (args === undefined) continue;
+    const i = args.indexOf("-address");
+    if (i >= 0 && args[i + 1] === address && args.some((a) => a.includes("containerd-shim"))) out.push(Number(name));
+  }
+  return out;
+}
+
+/**
+ * Starts `containers` (default 10) `ctr run -d <busybox> <id> sleep 3600`, waits a moment, and reports the
+ * sum of the RSS of the daemon's shim processes divided by the number of running containers, in MiB.
+ */
+export async function shimMemoryPerContainer(o: TaskBenchOptions, containers = 10): Promise<Measurement> {
+  return withNamespace(o, async (ns) => {
+    const before = new Set(shimPids(o.address));
+    for (let i = 0; i < containers; i++) {
+      const r = await ctr(o, ns, ["run", "-d", "--runtime", o.runtime, BENCH_IMAGE, `mem${i}`, "sleep", "3600"]);
+      if (r.code !== 0) throw new Error(`ctr run -d mem${i} failed (exit ${r.code}): ${r.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const shims = shimPids(o.address).filter((p) => !before.has(p));
+    const total = shims.reduce((sum, p) => sum + rssKiB(p), 0);
+    return {
+      value: total / 1024 / containers,
+      unit: "MiB",
+      note: `${o.runtime}: ${shims.length} shim process(es) for ${containers} containers, ${(total / 1024).toFixed(1)} MiB in all`,
+    };
+  });
+}
+
+/** The benchmarks as runner entries for one runtime (the daemon must find that runtime's shim). */
+export function taskBenchmarks(runtime: string): Benchmark[] {
+  const short = runtime.split(".").slice(-2).join(".");
+  const opts = (ctx: Parameters<Benchmark["run"]>[0]): TaskBenchOptions => {
+    if (ctx.daemon === undefined) throw new Error("the task benchmarks need a daemon");
+    return { address: ctx.daemon.address, runtime, scratch: ctx.scratch };
+  };
+  return [
+    {
+      id: `ctr-run-rm-${short}`,
+      title: `ctr run --rm latency, sequential (${runtime})`,
+      issue: 6,
+      better: "lower",
+      target: "daemons",
+      run: (ctx) => ctrRunRmLatency(opts(ctx), Math.max(10, ctx.runs)),
+    },
+    {
+      id: `ctr-run-rm-20-${short}`,
+      title: `20 × ctr run --rm in parallel, wall time (${runtime})`,
+      issue: 6,
+      better: "lower",
+      target: "daemons",
+      run: (ctx) => ctrRunRmParallel(opts(ctx), 20),
+    },
+    {
+      id: `shim-rss-${short}`,
+      title: `shim memory per running container (${runtime})`,
+      issue: 6,
+      better: "lower",
+      target: "daemons",
+      run: (ctx) => shimMemoryPerContainer(opts(ctx), 10),
+    },
+  ];
+}
