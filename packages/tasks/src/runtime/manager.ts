@@ -309,6 +309,9 @@ export class ShimManager implements PlatformRuntime {
     } catch (err) {
       this.#log.warn("failed to shutdown shim after failed create", { namespace: entry.task.namespace, id: entry.task.id, error: normalize(err).message });
     }
+    // As containerd does once the connection closes: the shim's `delete` command force-removes whatever
+    // the failed Create left behind (a runc container created before the failure, its init process).
+    await this.#runDelete(entry.task.namespace, entry.task.id, entry.bundle, entry.binary);
     await this.#teardown(entry);
   }
 
