@@ -1,4 +1,4 @@
-// Builds what bin/tsctr runs, the same way apps/daemon/build.mjs builds the daemon (docs/decisions.md §5):
+// Builds what bin/tsctr runs, the same way apps/daemon/build.mjs builds the daemon (docs/decisions.md §13):
 //  - dist/tsctr-bundle.js: the whole CLI, every JavaScript dependency included, as one CommonJS function
 //    expression that the launcher compiles with node:vm. koffi stays outside (required on first use from
 //    apps/ctr/node_modules). Whitespace-minified, non-ASCII characters escaped (esbuild leaves those of

@@ -1,4 +1,4 @@
-// Builds what bin/containertsd runs (docs/decisions.md §5):
+// Builds what bin/containertsd runs (docs/decisions.md §13):
 //  - dist/containertsd-bundle.js: the whole daemon, every JavaScript dependency included, as one CommonJS
 //    function expression `(function (exports, require, module, __filename, __dirname) { … })` that the
 //    launcher compiles with node:vm. Only koffi stays outside (it is required on first use from
