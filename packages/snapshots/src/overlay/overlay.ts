@@ -289,8 +289,11 @@ export class OverlaySnapshotter implements Snapshotter {
         const dir = td as string;
         const fs = join(dir, "fs");
         const work = join(dir, "work");
+        // The upper directory takes the owner of the parent's (usually the owner it gets anyway: then
+        // there is no lchown to wait for).
+        const chown = owner !== undefined && !this.#dirs.ownedBy(owner.uid, owner.gid);
         await settleAll([
-          this.#dirs.makeDir(fs, 0o755).then(() => (owner === undefined ? undefined : lchown(fs, owner.uid, owner.gid))),
+          this.#dirs.makeDir(fs, 0o755).then(() => (chown ? lchown(fs, owner.uid, owner.gid) : undefined)),
           kind === "active" ? this.#dirs.makeDir(work, 0o711) : undefined,
         ]);
         path = this.#dirs.path(created.id);

@@ -33,6 +33,9 @@ describe("SnapshotDirectories", () => {
       await dirs.makeDir(join(open, "work"), 0o711);
       expect((await stat(join(open, "fs"))).mode & 0o7777).toBe(0o755);
       expect((await stat(join(open, "work"))).mode & 0o7777).toBe(0o711);
+      const st = await stat(join(open, "fs"));
+      expect(dirs.ownedBy(st.uid, st.gid)).toBe(true);
+      expect(dirs.ownedBy(st.uid + 1, st.gid)).toBe(false);
     });
   }
 });

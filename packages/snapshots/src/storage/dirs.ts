@@ -19,14 +19,17 @@ export class SnapshotDirectories {
    * ACL leave of 0777), learnt by {@link init}; 0 until then, so that every mode is set explicitly.
    */
   #kept = 0;
+  /** The owner a directory created under a `new-*` directory gets (learnt by {@link init}). */
+  #owner: { readonly uid: number; readonly gid: number } | undefined;
 
   /** `dir` is `<snapshotter root>/snapshots`. */
   constructor(readonly dir: string) {}
 
   /**
    * Creates the directory (0700) when it does not exist, and learns which permission bits `mkdir` keeps
-   * there (a probe directory, removed again), so that {@link makeDir} and {@link makeTemp} set a mode with
-   * an extra `chmod` only when the umask would strip some of its bits.
+   * there and which owner it gives (a probe directory, removed again), so that {@link makeDir} and
+   * {@link makeTemp} set a mode with an extra `chmod` only when the umask would strip some of its bits,
+   * and {@link ownedBy} tells when an `lchown` would change nothing.
    */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -34,9 +37,10 @@ export class SnapshotDirectories {
     try {
       const probe = join(td, "probe");
       await mkdir(probe, { mode: 0o777 });
-      const mode = (await stat(probe)).mode;
+      const st = await stat(probe);
       // An inherited setgid bit (a setgid parent) is not what was asked for: then always chmod.
-      this.#kept = (mode & 0o7000) === 0 ? mode & 0o777 : 0;
+      this.#kept = (st.mode & 0o7000) === 0 ? st.mode & 0o777 : 0;
+      this.#owner = { uid: st.uid, gid: st.gid };
     } finally {
       await rm(td, { recursive: true, force: true });
     }
@@ -77,6 +81,14 @@ export class SnapshotDirectories {
   async makeDir(path: string, mode: number): Promise<void> {
     await mkdir(path, { mode });
     if (!this.#keeps(mode)) await chmod(path, mode);
+  }
+
+  /**
+   * Whether a directory created (by {@link makeDir}) inside a `new-*` directory is owned by `uid`:`gid`
+   * already. False until {@link init} has run.
+   */
+  ownedBy(uid: number, gid: number): boolean {
+    return this.#owner !== undefined && this.#owner.uid === uid && this.#owner.gid === gid;
   }
 
   /** Whether `mkdir(…, mode)` yields exactly `mode` here. */
