@@ -29,7 +29,7 @@ export class CommandError extends Error {
 /** Parses a Go-style duration ("10s", "500ms", "1m30s", "0") into milliseconds. */
 export function parseDuration(s: string): number {
   if (s === "" || s === "0") return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g;
   let total = 0;
   let consumed = 0;
   for (const m of s.matchAll(re)) {
