@@ -118,9 +118,19 @@ describe("ProcessIO", () => {
     const io = await ProcessIO.create({ stdin: "", stdout: `binary://${logger}?k=v`, stderr: `binary://${logger}?k=v`, terminal: false }, ctx());
     expect(await run(io, "echo o; echo e >&2")).toBe(0);
     await io.close();
-    expect(await readFile(join(outDir, "args"), "utf8")).toBe("c1 ns k v\n");
-    expect(await readFile(join(outDir, "out"), "utf8")).toBe("o\n");
-    expect(await readFile(join(outDir, "err"), "utf8")).toBe("e\n");
+    // The logger's `cat`s run in the background: give them a moment to write what they read.
+    const settled = async (name: string, want: string) => {
+      let got = "";
+      for (let i = 0; i < 100; i++) {
+        got = await readFile(join(outDir, name), "utf8").catch(() => "");
+        if (got === want) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return got;
+    };
+    expect(await settled("args", "c1 ns k v\n")).toBe("c1 ns k v\n");
+    expect(await settled("out", "o\n")).toBe("o\n");
+    expect(await settled("err", "e\n")).toBe("e\n");
   });
 
   it("fails for a logging binary that cannot be started, and for unknown schemes", async () => {
