@@ -45,9 +45,10 @@ export function socketAddress(daemonAddress: string, namespace: string, groupId:
 }
 
 /**
- * Environment variable that turns on the shared shim: every container of a namespace (per daemon) without
- * a group annotation is served by one shim process, which stays `CONTAINERTS_SHIM_LINGER_MS` after its
- * last container in case another one comes. Set in the daemon's environment (shims inherit it).
+ * Environment variable that chooses between the shared shim (the default: every container of a namespace,
+ * per daemon, without a group annotation is served by one shim process, which stays
+ * `CONTAINERTS_SHIM_LINGER_MS` after its last container in case another one comes) and one shim per
+ * container (`0`, `false` or `no`). Set in the daemon's environment (shims inherit it).
  */
 export const SHARED_ENV = "CONTAINERTS_SHIM_SHARED";
 
@@ -60,9 +61,19 @@ export const DEFAULT_LINGER_MS = 10_000;
 /** The grouping id shared shims use. */
 export const SHARED_GROUP = "containerts-shared-shim";
 
-/** True when the environment asks for the shared shim ({@link SHARED_ENV} set to 1/true/yes). */
+/** True unless the environment turns the shared shim off ({@link SHARED_ENV} set to 0/false/no). */
 export function sharedShim(env: NodeJS.ProcessEnv = process.env): boolean {
-  return /^(1|true|yes)$/i.test(env[SHARED_ENV] ?? "");
+  return !/^(0|false|no)$/i.test(env[SHARED_ENV] ?? "");
+}
+
+/**
+ * The lock file beside a shared shim's socket (`<socket>.lock`). It holds the shim's pid. A `start` that
+ * reuses the shim takes a shared flock on it and touches it; the shim decides to exit only under an
+ * exclusive flock, and stays when the file was touched within its linger time, so a shim that a `start`
+ * has just handed out cannot exit before the daemon connects.
+ */
+export function lockPath(socketFile: string): string {
+  return `${socketFile}.lock`;
 }
 
 /** The idle time of a shared shim: {@link LINGER_ENV}, else {@link DEFAULT_LINGER_MS}. */

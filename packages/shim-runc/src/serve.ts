@@ -3,13 +3,13 @@
  * socket inherited as fd 3 (or on `-socket`), publishes task events to `TTRPC_ADDRESS`, and exits when
  * Shutdown is accepted (no container left) or on SIGTERM/SIGINT, removing its socket.
  */
-import { lstatSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError } from "@containerts/errdefs";
-import { closeFd, dupFd, setChildSubreaper } from "@containerts/sys";
+import { closeFd, dupFd, setChildSubreaper, tryFlock } from "@containerts/sys";
 import { createTtrpcServer } from "@containerts/ttrpc";
 import * as net from "node:net";
-import { isPathAddress, lingerMs, sharedShim, socketPath } from "./address.js";
+import { isPathAddress, lingerMs, lockPath, sharedShim, socketPath } from "./address.js";
 import type { ShimFlags } from "./flags.js";
 import { writeDeletedNote } from "./grpc/delete-response.js";
 import { EventPublisher } from "./grpc/publisher.js";
@@ -25,10 +25,37 @@ export const TTRPC_ADDRESS_ENV = "TTRPC_ADDRESS";
 /** The inherited listening socket. */
 const LISTEN_FD = 3;
 
+/** How often an idle shared shim looks whether its daemon is still there (its ttrpc socket file). */
+const DAEMON_POLL_MS = 1000;
+
+/** Writes our pid into the shared shim's lock file (atomically: a `start` may read it at any time). */
+function writeLockFile(path: string): number | undefined {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, String(process.pid), { mode: 0o600 });
+    renameSync(tmp, path);
+    return lstatSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes `path` if it is still the file `ino` (another shim may have replaced it since). */
+function unlinkIfSame(path: string, ino: number | undefined): void {
+  try {
+    if (ino === undefined || lstatSync(path).ino === ino) unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
 /**
  * Serves until shutdown; resolves with the exit code once everything is closed. A shared shim
- * (`CONTAINERTS_SHIM_SHARED`) does not exit at the Shutdown of its last container: it exits once it has
- * had no container and no new connection for `CONTAINERTS_SHIM_LINGER_MS`.
+ * (`CONTAINERTS_SHIM_SHARED`, the default) does not exit at the Shutdown of its last container: it exits
+ * once it has had no container, no new connection and no `start` handing it out (a touch of its lock
+ * file) for `CONTAINERTS_SHIM_LINGER_MS`, or for a second once its daemon's ttrpc socket is gone. It
+ * decides under an exclusive flock of the lock file, which a reusing `start` holds shared while it
+ * checks the shim and touches the file.
  */
 export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): Promise<number> {
   if (flags.namespace === "") throw new InvalidArgumentError("shim namespace cannot be empty");
@@ -56,14 +83,13 @@ export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): P
   const done = new Promise<number>((resolve) => (finish = resolve));
   let stopping = false;
   let socketIno: number | undefined;
-  /** Removes the socket file if it is still ours (a new shim may have replaced a stale one). */
+  const shared = sharedShim();
+  const lockFile = shared && socketFile !== undefined ? lockPath(socketFile) : undefined;
+  let lockIno: number | undefined;
+  /** Removes the socket file and the lock file if they are still ours (a new shim may have replaced them). */
   const removeSocket = (): void => {
-    if (socketFile === undefined) return;
-    try {
-      if (socketIno === undefined || lstatSync(socketFile).ino === socketIno) unlinkSync(socketFile);
-    } catch {
-      // gone already
-    }
+    if (socketFile !== undefined) unlinkIfSame(socketFile, socketIno);
+    if (lockFile !== undefined && lockIno !== undefined) unlinkIfSame(lockFile, lockIno);
   };
   const server = createTtrpcServer({ onError: (err) => log.warn("ttrpc connection error", { error: err }) });
   const shutdown = (reason: string): void => {
@@ -81,23 +107,54 @@ export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): P
       finish(0);
     })();
   };
-  const shared = sharedShim();
   const linger = lingerMs();
+  const daemonSocket = daemonSocketFile(process.env[TTRPC_ADDRESS_ENV] ?? "");
   let lastConnection = Date.now();
   let idleTimer: NodeJS.Timeout | undefined;
+  const idleLater = (ms: number): void => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(idleCheck, Math.max(1, Math.min(ms, DAEMON_POLL_MS)));
+  };
+  /** How long this shim stays idle: its linger time, at most a second once its daemon is gone. */
+  const window = (): number => (daemonSocket !== undefined && !existsSync(daemonSocket) ? Math.min(linger, DAEMON_POLL_MS) : linger);
   const idleCheck = (): void => {
     idleTimer = undefined;
-    if (service.size > 0 || service.busy) return; // the Shutdown after the next Delete checks again
+    if (stopping || service.size > 0 || service.busy) return; // the Shutdown after the next Delete checks again
     const idle = Date.now() - lastConnection;
-    if (idle < linger) {
-      idleTimer = setTimeout(idleCheck, linger - idle);
+    if (idle < window()) {
+      idleLater(window() - idle);
       return;
     }
     // Let the poll phase accept a connection that is already queued before deciding.
-    setImmediate(() => {
-      if (service.size === 0 && !service.busy && Date.now() - lastConnection >= linger) shutdown("idle");
-      else if (service.size === 0) idleTimer = setTimeout(idleCheck, linger);
-    });
+    setImmediate(exitIfIdle);
+  };
+  /** Exits when still idle, deciding under the lock file's exclusive flock (see runServe). */
+  const exitIfIdle = (): void => {
+    if (stopping || service.size > 0 || service.busy) return;
+    let fd: number | undefined;
+    if (lockFile !== undefined && lockIno !== undefined) {
+      try {
+        fd = openSync(lockFile, "r");
+      } catch {
+        fd = undefined; // removed: no `start` can find this shim any more
+      }
+    }
+    try {
+      if (fd !== undefined && !tryFlock(fd, "exclusive")) {
+        idleLater(10); // a `start` is looking at this shim right now
+        return;
+      }
+      const touched = fd !== undefined && fstatSync(fd).ino === lockIno ? fstatSync(fd).mtimeMs : 0;
+      const idle = Date.now() - Math.max(lastConnection, touched);
+      if (idle < window()) {
+        idleLater(window() - idle);
+        return;
+      }
+      // Unlink under the lock: a `start` that gets the lock next finds no socket and starts a new shim.
+      shutdown("idle");
+    } finally {
+      if (fd !== undefined) closeSync(fd); // releases the flock
+    }
   };
   const service = new TaskService({
     namespace: flags.namespace,
@@ -110,8 +167,7 @@ export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): P
           shutdown("shutdown requested");
           return;
         }
-        clearTimeout(idleTimer);
-        idleTimer = setTimeout(idleCheck, linger);
+        idleLater(linger);
       }),
     onDeleted: writeDeletedNote,
   });
@@ -138,11 +194,18 @@ export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): P
       socketIno = undefined;
     }
   }
+  if (lockFile !== undefined) lockIno = writeLockFile(lockFile);
   // A shared shim that never gets a container (its start's Create failed) goes away on its own too.
-  if (shared && linger > 0) idleTimer = setTimeout(idleCheck, linger);
+  if (shared && linger > 0) idleLater(linger);
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGPIPE", () => {});
   log.debug("serving", { socket: socketFile ?? flags.socket, loadedMs, uptimeMs: Math.round(process.uptime() * 1000) });
   return done;
+}
+
+/** The socket file of the daemon's ttrpc address (`unix://` prefix or a plain path); undefined for none. */
+function daemonSocketFile(address: string): string | undefined {
+  const path = address.startsWith("unix://") ? address.slice("unix://".length) : address;
+  return path.startsWith("/") ? path : undefined;
 }

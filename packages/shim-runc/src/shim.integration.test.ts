@@ -4,7 +4,7 @@
  * Containers run busybox from a rootfs directory that Create bind-mounts into the bundle.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Metrics as MetricsV1 } from "@containerts/api/cgroups/v1";
@@ -373,7 +373,7 @@ describe("containerd-shim-tsrunc-v1 over ttrpc", () => {
     expect(await gone(shimPid)).toBe(true);
   });
 
-  it("shares one shim per namespace with CONTAINERTS_SHIM_SHARED, lingering after the last container", async () => {
+  it("shares one shim per namespace (CONTAINERTS_SHIM_SHARED), lingering after the last container", async () => {
     const env = { CONTAINERTS_SHIM_SHARED: "1", CONTAINERTS_SHIM_LINGER_MS: "400" };
     const run = async (id: string): Promise<{ address: string; shimPid: number }> => {
       const bundle = await h.bundle(id, { args: ["true"] });
@@ -393,6 +393,50 @@ describe("containerd-shim-tsrunc-v1 over ttrpc", () => {
     expect(second).toEqual(first); // the same shim served the next container
     expect(await gone(first.shimPid)).toBe(true); // then it went away on its own
     expect(existsSync(first.address.slice("unix://".length))).toBe(false);
+  });
+
+  it("answers start from the launcher while the shared shim lives, and exits only under its lock", async () => {
+    const env = { CONTAINERTS_SHIM_LINGER_MS: "600" };
+    // Node refuses to start with this, so a `start` that succeeds did not run Node: the launcher answered.
+    const noNode = { ...env, NODE_OPTIONS: "--no-such-node-flag" };
+    const first = await h.bundle("f-1", { args: ["true"] });
+    const address = await h.start(first, "f-1", [], env);
+    const { client, shimPid } = await h.connect(address);
+    await client.close();
+    const lock = `${address.slice("unix://".length)}.lock`;
+    expect(readFileSync(lock, "utf8")).toBe(String(shimPid));
+
+    const second = await h.bundle("f-2", { args: ["true"] });
+    const before = statSync(lock).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await h.start(second, "f-2", [], noNode)).toBe(address);
+    expect(readFileSync(join(second, "address"), "utf8")).toBe(address);
+    expect(statSync(lock).mtimeMs).toBeGreaterThan(before); // the start counts as activity
+    expect(readFileSync(lock, "utf8")).toBe(String(shimPid));
+
+    // While a `start` holds the lock, the idle shim cannot decide to exit, even past its linger time.
+    const holder = spawn("flock", ["-s", lock, "sleep", "1.5"], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(alive(shimPid)).toBe(true);
+    await new Promise<void>((r) => holder.once("close", () => r()));
+    expect(await gone(shimPid, 5000)).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+    expect(existsSync(address.slice("unix://".length))).toBe(false);
+
+    // No live shim: the launcher leaves `start` to Node (which this environment refuses)...
+    await expect(h.start(second, "f-2", [], noNode)).rejects.toThrow(/start exited/);
+    // ...and a stale socket and lock of a killed shim are not handed out either.
+    const third = await h.start(second, "f-2", [], env);
+    const next = await h.connect(third);
+    await next.client.close();
+    process.kill(next.shimPid, "SIGKILL");
+    expect(await gone(next.shimPid)).toBe(true);
+    expect(existsSync(lock)).toBe(true);
+    await expect(h.start(second, "f-2", [], noNode)).rejects.toThrow(/start exited/);
+    const fresh = await h.connect(await h.start(second, "f-2", [], env));
+    expect(fresh.shimPid).not.toBe(next.shimPid);
+    expect(readFileSync(lock, "utf8")).toBe(String(fresh.shimPid));
+    await fresh.client.close();
   });
 
   it("reports an OOM kill with /tasks/oom", async () => {

@@ -9,13 +9,13 @@
  * `io.containerd.runc.v2.group` annotation), that shim's address is reused and no server is started.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, UnknownError, withContext } from "@containerts/errdefs";
 import { readMountInfo } from "@containerts/sys";
-import { canConnect, groupingId, isPathAddress, sharedShim, socketAddress, socketPath } from "./address.js";
+import { canConnect, groupingId, isPathAddress, lockPath, sharedShim, socketAddress, socketPath } from "./address.js";
 import type { ShimFlags } from "./flags.js";
 import { shimCgroupFromStdin } from "./grpc/start-options.js";
 
@@ -121,7 +121,9 @@ export async function runStart(flags: ShimFlags, env: StartEnv): Promise<string>
       writeAddress(env.bundle, address);
       return address;
     }
+    // A dead shim's socket (and lock file, see lockPath): the new server writes a new lock file.
     unlinkSync(path);
+    rmSync(lockPath(path), { force: true });
     server = await listen(path);
     if (server === undefined) throw new UnknownError(`create new shim socket ${path}: address already in use`, { bare: true });
   }

@@ -1,10 +1,11 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { isInvalidArgument } from "@containerts/errdefs";
 import { afterEach, describe, expect, it } from "vitest";
 import { Scratch } from "./__fixtures__/scratch.js";
 import { SysError } from "./errors.js";
-import { closeFd, dupFd, receiveFdOnce, sendFd } from "./fd.js";
+import { closeFd, dupFd, receiveFdOnce, sendFd, tryFlock } from "./fd.js";
 import { getWinsize, openpty, setWinsize } from "./tty.js";
 
 const scratch = new Scratch();
@@ -133,5 +134,25 @@ describe("closeFd and dupFd", () => {
     closeFd(dup);
     expect(() => closeFd(dup)).toThrow(expect.objectContaining({ code: "EBADF", syscall: "close" }));
     expect(() => dupFd(-1)).toThrow(expect.objectContaining({ code: "EBADF" }));
+  });
+});
+
+describe("tryFlock", () => {
+  it("excludes other open files as flock(1) does, and releases", () => {
+    const file = join(scratch.dir("flock"), "lock");
+    writeFileSync(file, "");
+    const a = open(file, "r");
+    const b = open(file, "r");
+    expect(tryFlock(a, "shared")).toBe(true);
+    expect(tryFlock(b, "shared")).toBe(true);
+    expect(tryFlock(b, "exclusive")).toBe(false);
+    expect(tryFlock(a, "unlock")).toBe(true);
+    expect(tryFlock(b, "exclusive")).toBe(true);
+    expect(tryFlock(a, "shared")).toBe(false);
+    // the flock(1) command sees the same lock
+    expect(spawnSync("flock", ["-n", "-s", file, "true"]).status).toBe(1);
+    expect(tryFlock(b, "unlock")).toBe(true);
+    expect(spawnSync("flock", ["-n", "-s", file, "true"]).status).toBe(0);
+    expect(() => tryFlock(-1, "shared")).toThrow(expect.objectContaining({ code: "EBADF", syscall: "flock" }));
   });
 });

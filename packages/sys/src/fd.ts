@@ -52,6 +52,33 @@ export function dupFd(fd: number): number {
   return r;
 }
 
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+const EWOULDBLOCK = 11;
+
+/** What {@link tryFlock} does: take a shared or an exclusive lock, or release the one held. */
+export type FlockOperation = "shared" | "exclusive" | "unlock";
+
+/**
+ * flock(2) without blocking: takes (or releases) an advisory lock on the open file `fd`. Returns false
+ * when another open file description holds a conflicting lock (EWOULDBLOCK), true otherwise. The lock is
+ * the same one the `flock(1)` command takes, so shell scripts and this process can coordinate through it.
+ * Throws SysError (EBADF, EINVAL, ENOLCK).
+ */
+export function tryFlock(fd: number, operation: FlockOperation): boolean {
+  const c = libc();
+  const op = operation === "shared" ? LOCK_SH | LOCK_NB : operation === "exclusive" ? LOCK_EX | LOCK_NB : LOCK_UN;
+  for (;;) {
+    if (c.flock(fd, op) === 0) return true;
+    const errno = c.errno();
+    if (errno === EINTR) continue;
+    if (errno === EWOULDBLOCK) return false;
+    throw new SysError(errno, "flock");
+  }
+}
+
 function sockaddrUn(path: string): Buffer {
   const bytes = Buffer.from(cString(path, "socket path"));
   if (bytes.length >= SUN_PATH_MAX) {

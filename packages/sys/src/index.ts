@@ -51,5 +51,5 @@ export {
   getpgid,
   setsid,
 } from "./process.js";
-export { closeFd, dupFd, sendFd, receiveFdOnce } from "./fd.js";
+export { type FlockOperation, closeFd, dupFd, sendFd, receiveFdOnce, tryFlock } from "./fd.js";
 export { type Winsize, type Pty, setWinsize, getWinsize, openpty } from "./tty.js";

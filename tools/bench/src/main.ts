@@ -27,6 +27,7 @@ const all: readonly Benchmark[] = [
   ...snapshotBenchmarks,
   ...diffBenchmarks,
   ...imageBenchmarks,
+  ...taskBenchmarks("default"),
   ...taskBenchmarks("io.containerd.runc.v2"),
   ...taskBenchmarks("io.containerts.tsrunc.v1"),
   eventsPerSecond,
@@ -81,21 +82,21 @@ async function main(): Promise<void> {
   // Each daemon benchmark gets a fresh daemon so benchmarks do not disturb each other.
   for (const b of selected) {
     if (b.target === "machine") {
-      rows.push({ bench: b, ts: await measure(b, "machine", undefined, runs, startContainertsd) });
+      rows.push({ bench: b, ts: await measure(b, "machine", undefined, runs, () => startContainertsd({ testEnv: false })) });
       continue;
     }
-    const d1 = await startContainertsd();
+    const d1 = await startContainertsd({ testEnv: false });
     let ts: Measurement | Error;
     try {
-      ts = await measure(b, "containerts", d1, runs, () => startContainertsd());
+      ts = await measure(b, "containerts", d1, runs, () => startContainertsd({ testEnv: false }));
     } finally {
       await d1.cleanup();
     }
     let cd: Measurement | Error | undefined;
     if (withContainerd) {
-      const d2 = await startContainerd();
+      const d2 = await startContainerd({ testEnv: false });
       try {
-        cd = await measure(b, "containerd", d2, runs, () => startContainerd());
+        cd = await measure(b, "containerd", d2, runs, () => startContainerd({ testEnv: false }));
       } finally {
         await d2.cleanup();
       }

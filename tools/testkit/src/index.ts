@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile, readFile } from "node:fs/promises";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,6 +16,13 @@ export const repoRoot = resolve(new URL("../../..", import.meta.url).pathname);
 export const containertsdBin = join(repoRoot, "apps/daemon/bin/containertsd");
 /** Path of the built CLI launcher. */
 export const tsctrBin = join(repoRoot, "apps/ctr/bin/tsctr");
+
+/**
+ * Environment every test daemon starts with (overridable by the caller's environment and `env`): shared
+ * shims linger 1 s after their last container instead of 10 s, so that the shims of a finished test do
+ * not outlive it and the checks that shims go away stay quick.
+ */
+export const SHIM_TEST_ENV: Readonly<Record<string, string>> = { CONTAINERTS_SHIM_LINGER_MS: "1000" };
 
 /** A running daemon under test. */
 export interface TestDaemon {
@@ -49,6 +56,8 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** How long to wait for the socket to answer. */
   readonly readyTimeoutMs?: number;
+  /** Start with {@link SHIM_TEST_ENV} (default true); benchmarks turn it off to measure the defaults. */
+  readonly testEnv?: boolean;
 }
 
 function waitForSocket(path: string, child: ChildProcess, timeoutMs: number, logs: () => string): Promise<void> {
@@ -102,6 +111,47 @@ export function unmountUnder(prefix: string): void {
   }
 }
 
+/**
+ * PIDs of the shim processes of a daemon: `containerd-shim…` programs whose command line has
+ * `-address <address>` (how containerd and containertsd start their shims).
+ */
+export function shimPidsOf(address: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    const i = args.indexOf("-address");
+    if (i >= 0 && args[i + 1] === address && args.some((a) => a.includes("containerd-shim"))) out.push(Number(name));
+  }
+  return out;
+}
+
+/**
+ * Waits up to `timeoutMs` for a stopped daemon's shims to exit (an idle shared shim leaves within a second
+ * once its daemon's socket is gone), then kills the rest by PID. Returns the PIDs that had to be killed.
+ */
+export async function reapShims(address: string, timeoutMs = 3000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let pids = shimPidsOf(address);
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    pids = shimPidsOf(address);
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((r) => child.once("exit", () => r()));
@@ -142,6 +192,7 @@ function track(kind: TestDaemon["kind"], dir: string, root: string, state: strin
       await stop(5000);
       unmountUnder(dir);
       await rm(dir, { recursive: true, force: true });
+      await reapShims(address);
     },
   };
 }
@@ -161,7 +212,7 @@ export async function startContainertsd(opts: StartOptions = {}): Promise<TestDa
   const child = spawn(
     containertsdBin,
     ["--config", cfg, "--root", root, "--state", state, "--address", address, ...(opts.args ?? [])],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...(opts.testEnv === false ? {} : SHIM_TEST_ENV), ...process.env, ...opts.env } },
   );
   const d = track("containerts", dir, root, state, address, child);
   try {
@@ -207,7 +258,7 @@ export async function startContainerd(opts: StartOptions = {}): Promise<TestDaem
   );
   const child = spawn(bin, ["--config", cfg, ...(opts.args ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...opts.env },
+    env: { ...(opts.testEnv === false ? {} : SHIM_TEST_ENV), ...process.env, ...opts.env },
   });
   const d = track("containerd", dir, root, state, address, child);
   try {

@@ -32,7 +32,7 @@ describe("tasks through the stock ctr", () => {
   });
 
   afterAll(async () => {
-    if (events?.pid !== undefined && events.exitCode === null) process.kill(events.pid, "SIGKILL");
+    if (events?.exitCode === null && events.signalCode === null) events.kill("SIGKILL");
     await cleanupDaemon(d, [ns]);
   });
 
@@ -106,7 +106,7 @@ describe("tasks through the stock ctr", () => {
         .map((l) => l.split(" ").find((w) => w.startsWith("/")) ?? "");
     expect(await waitFor(() => topics().includes("/containers/delete"), 10_000)).toBe(true);
     expect(topics().filter((t) => want.includes(t))).toEqual(want);
-    if (events.pid !== undefined) process.kill(events.pid, "SIGKILL");
+    events.kill("SIGKILL");
   });
 
   it("leaves no shim behind", async () => {

@@ -32,6 +32,7 @@ export interface Libc {
   readonly getpgid: (pid: number) => number;
   readonly setsid: () => number;
   readonly close: (fd: number) => number;
+  readonly flock: (fd: number, operation: number) => number;
   readonly fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
   readonly ioctl: (fd: number, request: number, ...rest: unknown[]) => number;
   readonly socket: (domain: number, type: number, protocol: number) => number;
@@ -90,6 +91,7 @@ function load(): Libc {
     getpgid: f("int getpgid(int pid)"),
     setsid: f("int setsid(void)"),
     close: f("int close(int fd)"),
+    flock: f("int flock(int fd, int operation)"),
     fcntl: f("int fcntl(int fd, int cmd, ...)"),
     ioctl: f("int ioctl(int fd, unsigned long request, ...)"),
     socket: f("int socket(int domain, int type, int protocol)"),

@@ -91,6 +91,15 @@ interface Entry {
   deadCleanup?: Promise<void>;
 }
 
+/** True for a failed connect to a socket nobody serves any more (refused, or the file is gone). */
+function isShimGone(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ECONNREFUSED" || code === "ENOENT") return true;
+  }
+  return false;
+}
+
 function keyOf(namespace: string, id: string): string {
   return `${namespace}/${id}`;
 }
@@ -268,8 +277,19 @@ export class ShimManager implements PlatformRuntime {
     let client: TtrpcClient | undefined;
     try {
       log = openShimLog(bundle.file(BundleFile.Log), (line) => this.#shimLog(line, { namespace, id }));
-      const address = await shimStart(this.#config, binary, namespace, id, bundle.path, options.taskOptions ?? options.runtimeOptions, ctx.signal);
-      client = await connectTtrpcClient(shimSocketPath(address), { timeoutMs: 100_000, signal: ctx.signal });
+      const start = () => shimStart(this.#config, binary, namespace, id, bundle.path, options.taskOptions ?? options.runtimeOptions, ctx.signal);
+      const connect = (address: string) => connectTtrpcClient(shimSocketPath(address), { timeoutMs: 100_000, signal: ctx.signal });
+      const address = await start();
+      try {
+        client = await connect(address);
+      } catch (err) {
+        // A shim serving several containers (a shared or grouped shim) can die or exit between the
+        // `start` that handed out its address and this connect. `start` again: it finds the socket dead
+        // and starts a new shim.
+        if (!isShimGone(err)) throw err;
+        this.#log.warn("shim went away after start, starting again", { namespace, id, address, error: normalize(err).message });
+        client = await connect(await start());
+      }
       await writeFile(bundle.file(BundleFile.ShimBinaryPath), binary, { mode: 0o600 });
     } catch (err) {
       log?.close();
