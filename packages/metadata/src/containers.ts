@@ -124,7 +124,7 @@ export class MetadataContainerStore implements ContainerStore {
   async get(ctx: Context, id: string): Promise<Container> {
     const ns = namespaceRequired(ctx);
     checkSignal(ctx);
-    const c = await this.#db.view((tx) => tx.getRecord(containersKind, ns, id));
+    const c = await this.#db.read((tx) => tx.getRecord(containersKind, ns, id));
     if (c === undefined) throw new NotFoundError(`container ${JSON.stringify(id)} in namespace ${JSON.stringify(ns)}`);
     return c;
   }

@@ -114,7 +114,7 @@ export class MetadataContentStore implements ContentStore {
   }
 
   async #visible(ns: string, dgst: Digest): Promise<BlobRecord> {
-    const record = await this.#db.view((tx) => tx.getJson<BlobRecord>(keys.blob(ns, dgst)));
+    const record = await this.#db.read((tx) => tx.getJson<BlobRecord>(keys.blob(ns, dgst)));
     if (record === undefined) throw new NotFoundError(`content digest ${dgst}`);
     return record;
   }
@@ -207,7 +207,7 @@ export class MetadataContentStore implements ContentStore {
 
   async status(ctx: Context, ref: string): Promise<IngestStatus> {
     const ns = namespaceRequired(ctx);
-    const record = await this.#db.view((tx) => tx.getJson<IngestRecord>(keys.ingest(ns, ref)));
+    const record = await this.#db.read((tx) => tx.getJson<IngestRecord>(keys.ingest(ns, ref)));
     if (record === undefined) throw new NotFoundError(`reference ${ref}`);
     try {
       return await this.#ingestStatus(ctx, ref, record);

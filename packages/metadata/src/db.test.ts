@@ -137,6 +137,23 @@ describe("DB transactions", () => {
     expect(seen).toEqual({ a: "1", b: "1", all: ["1", "1"] });
   });
 
+  it("reads the current durable state without a snapshot (read)", async () => {
+    fx = await createFixture();
+    const { db } = fx;
+    await db.update((tx) => tx.put(key("test", "r"), "1"));
+    expect(await db.read((tx) => tx.get(key("test", "r")))).toBe("1");
+    expect(await db.read((tx) => tx.get(key("test", "missing")))).toBeUndefined();
+    // Unlike a view, a later read inside the same function sees an update made in between.
+    const seen = await db.read(async (tx) => {
+      const before = await tx.get(key("test", "r"));
+      await db.update((w) => w.put(key("test", "r"), "2"));
+      return [before, await tx.get(key("test", "r"))];
+    });
+    expect(seen).toEqual(["1", "2"]);
+    await db.close();
+    expect(kindOf(await thrown(() => db.read((tx) => tx.get(key("test", "r")))))).toBe("FailedPrecondition");
+  });
+
   it("iterates ranges in key order, merging pending and own writes", async () => {
     fx = await createFixture();
     const { db } = fx;

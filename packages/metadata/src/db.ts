@@ -179,6 +179,16 @@ export class DB implements ContentStoreSource {
   }
 
   /**
+   * Runs `fn` reading the database's current state without a snapshot: for a function that reads one key
+   * (a single read is atomic on its own), it spares the snapshot's creation and release, which cost more
+   * than the read. Like {@link view}, it sees durable state only, never a pending update.
+   */
+  async read<T>(fn: (tx: ReadTx) => Promise<T> | T): Promise<T> {
+    this.#checkOpen();
+    return fn(new ViewTx({ level: this.#level, pending: new Map() }, undefined));
+  }
+
+  /**
    * Runs the read-modify-write function `fn` alone (no other update runs meanwhile), then commits its
    * writes durably (`sync`) and resolves with its result. If `fn` throws, nothing is written; the
    * error is rethrown once the state it saw is durable. `fn` must not call `update` (it would wait for

@@ -82,7 +82,7 @@ export class MetadataImageStore implements ImageStore {
   async get(ctx: Context, name: string): Promise<Image> {
     ctx.signal.throwIfAborted();
     const ns = namespaceRequired(ctx);
-    const r = await this.#db.view((tx) => tx.getRecord(imagesKind, ns, name));
+    const r = await this.#db.read((tx) => tx.getRecord(imagesKind, ns, name));
     if (r === undefined) throw notFound(name);
     return toImage(name, r);
   }

@@ -218,7 +218,7 @@ export class MetadataSnapshotter implements Snapshotter {
   async stat(ctx: Context, key: string): Promise<SnapshotInfo> {
     const ns = namespaceRequired(ctx);
     checkCanceled(ctx);
-    const r = await this.#db.view((tx) => this.#get(tx, ns, key));
+    const r = await this.#db.read((tx) => this.#get(tx, ns, key));
     if (r === undefined) throw notExist(key);
     return overlayInfo(await this.#backend.stat(ctx, r.backendKey), key, r);
   }
@@ -556,7 +556,7 @@ export class MetadataSnapshotter implements Snapshotter {
   async #resolve(ctx: Context, key: string): Promise<string> {
     const ns = namespaceRequired(ctx);
     checkCanceled(ctx);
-    const r = await this.#db.view((tx) => this.#get(tx, ns, key));
+    const r = await this.#db.read((tx) => this.#get(tx, ns, key));
     if (r === undefined) throw notExist(key);
     return r.backendKey;
   }

@@ -52,4 +52,14 @@ export {
   setsid,
 } from "./process.js";
 export { type FlockOperation, closeFd, dupFd, sendFd, receiveFdOnce, tryFlock } from "./fd.js";
+export {
+  type PosixSpawnOptions,
+  type ProgramResult,
+  type SpawnProgramOptions,
+  type SpawnStdio,
+  pipe,
+  posixSpawn,
+  posixSpawnAsync,
+  spawnProgram,
+} from "./spawn.js";
 export { type Winsize, type Pty, setWinsize, getWinsize, openpty } from "./tty.js";

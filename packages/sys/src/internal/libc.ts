@@ -33,6 +33,32 @@ export interface Libc {
   readonly setsid: () => number;
   readonly close: (fd: number) => number;
   readonly flock: (fd: number, operation: number) => number;
+  readonly pipe2: (fds: Int32Array, flags: number) => number;
+  readonly posix_spawn: ((pid: number[], path: string, actions: Uint8Array, attr: Uint8Array, argv: (string | null)[], envp: (string | null)[]) => number) & {
+    /** The same call on a libuv pool thread (koffi's asynchronous calls). */
+    async(
+      pid: number[],
+      path: string,
+      actions: Uint8Array,
+      attr: Uint8Array,
+      argv: (string | null)[],
+      envp: (string | null)[],
+      callback: (err: unknown, result: number) => void,
+    ): void;
+  };
+  readonly posix_spawnattr_init: (attr: Uint8Array) => number;
+  readonly posix_spawnattr_destroy: (attr: Uint8Array) => number;
+  readonly posix_spawnattr_setflags: (attr: Uint8Array, flags: number) => number;
+  readonly posix_spawnattr_setsigdefault: (attr: Uint8Array, set: Uint8Array) => number;
+  readonly posix_spawnattr_setsigmask: (attr: Uint8Array, set: Uint8Array) => number;
+  readonly posix_spawn_file_actions_init: (actions: Uint8Array) => number;
+  readonly posix_spawn_file_actions_destroy: (actions: Uint8Array) => number;
+  readonly posix_spawn_file_actions_adddup2: (actions: Uint8Array, fd: number, newfd: number) => number;
+  readonly posix_spawn_file_actions_addopen: (actions: Uint8Array, fd: number, path: string, flags: number, mode: number) => number;
+  readonly posix_spawn_file_actions_addchdir_np: (actions: Uint8Array, path: string) => number;
+  readonly posix_spawn_file_actions_addclosefrom_np: (actions: Uint8Array, from: number) => number;
+  readonly sigfillset: (set: Uint8Array) => number;
+  readonly sigemptyset: (set: Uint8Array) => number;
   readonly fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
   readonly ioctl: (fd: number, request: number, ...rest: unknown[]) => number;
   readonly socket: (domain: number, type: number, protocol: number) => number;
@@ -92,6 +118,21 @@ function load(): Libc {
     setsid: f("int setsid(void)"),
     close: f("int close(int fd)"),
     flock: f("int flock(int fd, int operation)"),
+    pipe2: f("int pipe2(_Out_ int *fds, int flags)"),
+    posix_spawn: f("int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)"),
+    posix_spawnattr_init: f("int posix_spawnattr_init(void *attr)"),
+    posix_spawnattr_destroy: f("int posix_spawnattr_destroy(void *attr)"),
+    posix_spawnattr_setflags: f("int posix_spawnattr_setflags(void *attr, short flags)"),
+    posix_spawnattr_setsigdefault: f("int posix_spawnattr_setsigdefault(void *attr, const void *set)"),
+    posix_spawnattr_setsigmask: f("int posix_spawnattr_setsigmask(void *attr, const void *set)"),
+    posix_spawn_file_actions_init: f("int posix_spawn_file_actions_init(void *actions)"),
+    posix_spawn_file_actions_destroy: f("int posix_spawn_file_actions_destroy(void *actions)"),
+    posix_spawn_file_actions_adddup2: f("int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)"),
+    posix_spawn_file_actions_addopen: f("int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int flags, uint32_t mode)"),
+    posix_spawn_file_actions_addchdir_np: f("int posix_spawn_file_actions_addchdir_np(void *actions, const char *path)"),
+    posix_spawn_file_actions_addclosefrom_np: f("int posix_spawn_file_actions_addclosefrom_np(void *actions, int from)"),
+    sigfillset: f("int sigfillset(void *set)"),
+    sigemptyset: f("int sigemptyset(void *set)"),
     fcntl: f("int fcntl(int fd, int cmd, ...)"),
     ioctl: f("int ioctl(int fd, unsigned long request, ...)"),
     socket: f("int socket(int domain, int type, int protocol)"),

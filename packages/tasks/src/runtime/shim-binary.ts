@@ -3,10 +3,10 @@
  * runtime name resolution, the `start` command (which prints the shim's address) and the `delete` command
  * (cleanup after a shim died).
  */
-import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { InvalidArgumentError, NotFoundError, UnknownError } from "@containerts/errdefs";
+import { spawnProgram } from "@containerts/sys";
 import type { AnyValue, Exit } from "../task.js";
 import { shimBinaryName } from "../naming.js";
 import { decodeShimDeleteOutput, encodeAnyBytes } from "../grpc/convert.js";
@@ -115,7 +115,12 @@ interface RunResult {
   readonly combined: Buffer;
 }
 
-function runShimCommand(
+/**
+ * Runs a shim command with `posix_spawn` (see `@containerts/sys` spawnProgram: a fork of the daemon would
+ * block its event loop for milliseconds on every task start). Aborting `signal` kills the command and
+ * rejects with the signal's reason.
+ */
+async function runShimCommand(
   binary: string,
   args: readonly string[],
   cwd: string,
@@ -123,41 +128,19 @@ function runShimCommand(
   stdin: Uint8Array | undefined,
   signal: AbortSignal | undefined,
 ): Promise<RunResult> {
-  return new Promise<RunResult>((resolvePromise, reject) => {
-    const child = spawn(binary, args, {
-      cwd,
-      env,
-      // containerd sets Setpgid; a new session also makes the shim its own process group leader.
-      detached: true,
-      stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      ...(signal === undefined ? {} : { signal, killSignal: "SIGKILL" }),
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const combined: Buffer[] = [];
-    child.stdout?.on("data", (d: Buffer) => {
-      out.push(d);
-      combined.push(d);
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      err.push(d);
-      combined.push(d);
-    });
-    child.once("error", (e) => reject(e));
-    child.once("close", (code, sig) =>
-      resolvePromise({
-        code,
-        signal: sig,
-        stdout: Buffer.concat(out),
-        stderr: Buffer.concat(err),
-        combined: Buffer.concat(combined),
-      }),
-    );
-    if (child.stdin) {
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(stdin === undefined ? undefined : Buffer.from(stdin));
-    }
+  if (signal?.aborted) throw signal.reason;
+  const r = await spawnProgram({
+    file: resolve(binary),
+    args,
+    env,
+    cwd,
+    // containerd sets Setpgid; a new session also makes the shim its own process group leader.
+    setsid: true,
+    ...(stdin === undefined ? {} : { stdin }),
+    ...(signal === undefined ? {} : { signal }),
   });
+  if (signal?.aborted) throw signal.reason;
+  return r;
 }
 
 function exitText(r: RunResult): string {

@@ -155,8 +155,13 @@ export function cleanupCgroups(namespace: string): void {
   }
 }
 
-/** Removes a shim socket left by a shim that was killed (`unix://` address from the bundle's `address`). */
+/**
+ * Removes a shim socket left by a shim that was killed (`unix://` address from the bundle's `address`),
+ * and the lock file a shared containerd-shim-tsrunc-v1 keeps beside it (`<socket>.lock`).
+ */
 export async function removeShimSocket(address: string | undefined): Promise<void> {
   if (address === undefined || !address.startsWith("unix://")) return;
-  await rm(address.slice("unix://".length), { force: true });
+  const path = address.slice("unix://".length);
+  await rm(path, { force: true });
+  await rm(`${path}.lock`, { force: true });
 }
