@@ -61,4 +61,26 @@ describe("Reaper", () => {
     expect((await reaper.run("sh", ["-c", "kill -TERM $$"])).code).toBe(143);
     await expect(reaper.run("/does/not/exist", [])).rejects.toMatchObject({ code: "ENOENT" });
   });
+
+  it("hands the exits of run()'s commands to their callers only, whether drained or not", async () => {
+    const exits: Exit[] = [];
+    const unsubscribe = reaper.subscribe((e) => exits.push(e));
+    try {
+      const r = await reaper.run("sh", ["-c", "echo $$"]);
+      const pid = Number(r.stdout.trim());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(exits.some((e) => e.pid === pid)).toBe(false);
+      // Without a started reaper (the shim's `delete` action), the pidfd delivers the exit.
+      const idle = new Reaper(silentLogger);
+      expect(await idle.run("sh", ["-c", "exit 5"])).toMatchObject({ code: 5 });
+      // With stdio given, the call resolves at the command's exit even if a child keeps the stdio open.
+      const started = Date.now();
+      const given = await reaper.run("sh", ["-c", "sleep 2 & exit 3"], { stdio: ["ignore", 2, 2] });
+      expect(given.code).toBe(3);
+      expect(Date.now() - started).toBeLessThan(1500);
+      await expect(reaper.run("no-such-command-here", [])).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      unsubscribe();
+    }
+  });
 });

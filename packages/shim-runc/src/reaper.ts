@@ -7,11 +7,15 @@
  * On every SIGCHLD, and after every Node child's exit, it drains `waitpid(-1, WNOHANG)` with `skip` for
  * the pids Node owns: a terminated Node child is left to libuv (and the drain runs again once libuv has
  * reaped it), every other child is reaped here and reported to the subscribers with its exit status
- * (128 + the signal number for a signalled process).
+ * (128 + the signal number for a signalled process). The commands of {@link Reaper.run} (runc) are
+ * started with posix_spawn instead of `child_process`; their exits are handed to their callers, never
+ * to the subscribers.
  */
-import { type ChildProcess, type SpawnOptions, type StdioOptions, spawn } from "node:child_process";
-import { constants } from "node:os";
-import { isSysError, waitpidNoHang } from "@containerts/sys";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import { accessSync, closeSync, constants as fsConstants, statSync } from "node:fs";
+import { Socket } from "node:net";
+import { resolve as resolvePath } from "node:path";
+import { type SpawnStdio, isSysError, pidfdOpen, pidfdWait, pipe, posixSpawn, waitpidNoHang } from "@containerts/sys";
 import type { Logger } from "./log.js";
 
 /** A reaped process. */
@@ -45,11 +49,12 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-const SIGNALS: Readonly<Record<string, number>> = constants.signals;
 
 /** Reaps children; see the module notes. */
 export class Reaper {
   readonly #owned = new Set<number>();
+  /** Commands of run() still running: pid → where their exit status goes. */
+  readonly #waiting = new Map<number, (status: number) => void>();
   readonly #listeners = new Set<(exit: Exit) => void>();
   readonly #log: Logger;
   readonly #onSignal = (): void => this.drain();
@@ -91,6 +96,13 @@ export class Reaper {
         return;
       }
       if (r === undefined) return;
+      const waiter = this.#waiting.get(r.pid);
+      if (waiter !== undefined) {
+        // A command of run(): its caller gets the status, the exit listeners never see it.
+        this.#waiting.delete(r.pid);
+        waiter(r.exitStatus);
+        continue;
+      }
       const exit: Exit = { pid: r.pid, status: r.exitStatus, at: new Date() };
       for (const l of this.#listeners) {
         try {
@@ -123,34 +135,124 @@ export class Reaper {
   /**
    * Runs a command to completion. Rejects when it cannot be started (ENOENT …); resolves with its exit
    * code (128 + signal when killed) otherwise.
+   *
+   * The command starts with posix_spawn (`@containerts/sys`), not `child_process`: a fork of this
+   * process would block the event loop for about 2 ms per runc call (create, start, delete …). Its exit
+   * comes either from {@link drain} (which reaps it like any other child and hands the status over) or,
+   * when nothing drains, from a pidfd watched for it.
    */
-  run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const capture = options.stdio === undefined;
-      const stdio: StdioOptions = options.stdio !== undefined ? [...options.stdio] : [options.input !== undefined ? "pipe" : "ignore", "pipe", "pipe"];
-      let child: ChildProcess;
-      try {
-        child = this.spawn(command, args, {
-          stdio,
-          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-          ...(options.env === undefined ? {} : { env: options.env }),
-        });
-      } catch (err) {
-        reject(err);
-        return;
+  async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const capture = options.stdio === undefined;
+    const env = options.env ?? process.env;
+    const file = lookPath(command, env["PATH"]);
+    const ours: number[] = [];
+    const childEnds: number[] = [];
+    const closeAll = (fds: number[]) => {
+      for (const fd of fds.splice(0)) closeSync(fd);
+    };
+    let stdio: [SpawnStdio, SpawnStdio, SpawnStdio];
+    let inWrite: number | undefined;
+    let outRead: number | undefined;
+    let errRead: number | undefined;
+    let pid: number;
+    try {
+      if (capture) {
+        let stdin: SpawnStdio = "null";
+        if (options.input !== undefined) {
+          const [r, w] = pipe();
+          childEnds.push(r);
+          ours.push(w);
+          stdin = r;
+          inWrite = w;
+        }
+        const [or, ow] = pipe();
+        ours.push(or);
+        childEnds.push(ow);
+        const [er, ew] = pipe();
+        ours.push(er);
+        childEnds.push(ew);
+        outRead = or;
+        errRead = er;
+        stdio = [stdin, ow, ew];
+      } else {
+        const given = options.stdio ?? ["ignore", "ignore", "ignore"];
+        stdio = [given[0] === "ignore" ? "null" : given[0], given[1] === "ignore" ? "null" : given[1], given[2] === "ignore" ? "null" : given[2]];
       }
-      let stdout = "";
-      let stderr = "";
-      child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-      child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      if (options.input !== undefined) {
-        child.stdin?.on("error", () => {});
-        child.stdin?.end(options.input);
-      }
-      child.once("error", reject);
-      child.once(capture ? "close" : "exit", (code: number | null, signal: NodeJS.Signals | null) => {
-        resolve({ code: code ?? 128 + (signal === null ? 0 : (SIGNALS[signal] ?? 0)), stdout, stderr });
-      });
-    });
+      // Synchronous on purpose: the pid is registered below before any SIGCHLD handler can run.
+      pid = posixSpawn({ file, args: [command, ...args], env, stdio, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+    } catch (err) {
+      closeAll(childEnds);
+      closeAll(ours);
+      throw err;
+    }
+    closeAll(childEnds);
+    const exited = new Promise<number>((resolvePromise) => this.#waiting.set(pid, resolvePromise));
+    this.#watch(pid);
+    const stdout = outRead === undefined ? Promise.resolve("") : readAll(outRead);
+    const stderr = errRead === undefined ? Promise.resolve("") : readAll(errRead);
+    if (inWrite !== undefined) {
+      const s = new Socket({ fd: inWrite, readable: false, writable: true });
+      s.once("error", () => s.destroy()); // EPIPE: the command did not read its input
+      s.end(options.input ?? "");
+    }
+    const code = await exited;
+    return { code, stdout: await stdout, stderr: await stderr };
   }
+
+  /** Watches a spawned pid with a pidfd, for when no SIGCHLD drain reaps it first. */
+  #watch(pid: number): void {
+    let pidfd: number;
+    try {
+      pidfd = pidfdOpen(pid);
+    } catch {
+      // Reaped already (only drain can have done it, and it delivered the exit).
+      return;
+    }
+    void pidfdWait(pidfd)
+      .then(() => {
+        const waiter = this.#waiting.get(pid);
+        if (waiter === undefined) return; // drain delivered it
+        const r = waitpidNoHang(pid);
+        if (r === undefined) return; // cannot happen: the pidfd is readable once the process ended
+        this.#waiting.delete(pid);
+        waiter(r.exitStatus);
+      })
+      .catch((err: unknown) => this.#log.warn("watch spawned process", { pid, error: err }))
+      .finally(() => closeSync(pidfd));
+  }
+}
+
+const paths = new Map<string, string>();
+
+/** The absolute path of `command` (a path when it has a slash, else looked up on `PATH`), cached. */
+function lookPath(command: string, pathEnv: string | undefined): string {
+  if (command.includes("/")) return resolvePath(command);
+  const key = `${pathEnv ?? ""}\0${command}`;
+  const cached = paths.get(key);
+  if (cached !== undefined) return cached;
+  for (const dir of (pathEnv ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    if (dir === "") continue;
+    const candidate = resolvePath(dir, command);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (!statSync(candidate).isFile()) continue;
+    } catch {
+      continue;
+    }
+    paths.set(key, candidate);
+    return candidate;
+  }
+  throw Object.assign(new Error(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`), { code: "ENOENT" });
+}
+
+/** Reads a pipe's read end to its end, as UTF-8. */
+function readAll(fd: number): Promise<string> {
+  return new Promise((resolvePromise) => {
+    let text = "";
+    const s = new Socket({ fd, readable: true, writable: false });
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => (text += d));
+    s.once("error", () => s.destroy());
+    s.once("close", () => resolvePromise(text));
+  });
 }

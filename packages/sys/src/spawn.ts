@@ -102,8 +102,7 @@ function prepare(c: Libc, o: PosixSpawnOptions): Prepared {
       if (s === "null") {
         check(c, c.posix_spawn_file_actions_addopen(actions, target, "/dev/null", target === 0 ? O_RDONLY : O_WRONLY, 0), "posix_spawn_file_actions_addopen");
       } else {
-        // dup2 onto the same number would keep close-on-exec; such a descriptor is a caller's bug.
-        if (s === target) throw new InvalidArgumentError(`stdio descriptor ${s} is already fd ${target}`);
+        // With s === target, glibc (≥ 2.29, as POSIX asks) clears close-on-exec instead of duplicating.
         check(c, c.posix_spawn_file_actions_adddup2(actions, s, target), "posix_spawn_file_actions_adddup2");
       }
     });
