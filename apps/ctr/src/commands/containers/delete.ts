@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { InvalidArgumentError, NotImplementedError, normalize } from "@containerts/errdefs";
+import { type Client, goTimeString, loadIO } from "@containerts/client";
+import { FailedPreconditionError, normalize } from "@containerts/errdefs";
+import type { Context } from "@containerts/namespaces";
 import { CommandError, withClient } from "../../cli.js";
 
 /** Go's `time.Now().Format(time.RFC3339)` in the local zone, as logrus stamps ctr's log lines. */
@@ -19,9 +21,33 @@ function logDeleteError(id: string, err: unknown): void {
 }
 
 /**
- * `containers delete|del|remove|rm [--keep-snapshot] CONTAINER…`: for each container, Get, then (unless
- * `--keep-snapshot`) remove its snapshot, then Delete. Errors are logged per container and the first one
- * ends the command, as in ctr.
+ * ctr's `deleteContainer`: a container whose task is stopped or only created loses the task first (its
+ * FIFOs removed); a running or paused one is refused; then the container is deleted, with its snapshot
+ * unless `--keep-snapshot` (a missing snapshot is fine).
+ */
+async function deleteContainer(client: Client, ctx: Context, id: string, keepSnapshot: boolean): Promise<void> {
+  const container = await client.loadContainer(ctx, id);
+  const options = { snapshotCleanup: !keepSnapshot };
+  let task;
+  try {
+    task = await container.task(ctx, loadIO);
+  } catch {
+    await container.delete(ctx, options);
+    return;
+  }
+  const st = await task.status(ctx);
+  if (st.status === "stopped" || st.status === "created") {
+    await task.delete(ctx);
+    await container.delete(ctx, options);
+    return;
+  }
+  // Go's %v of containerd.Status{Status, ExitStatus, ExitTime}.
+  throw new FailedPreconditionError(`cannot delete a non stopped container: {${st.status} ${st.exitStatus} ${goTimeString(st.exitedAt)}}`, { bare: true });
+}
+
+/**
+ * `containers delete|del|remove|rm [--keep-snapshot] CONTAINER…`: {@link deleteContainer} for each
+ * container. Errors are logged per container and the first one ends the command, as in ctr.
  */
 export function register(c: Command): void {
   c.command("delete")
@@ -35,19 +61,7 @@ export function register(c: Command): void {
         let exitErr: unknown;
         for (const id of ids) {
           try {
-            const ct = await client.containers.get(ctx, id);
-            // TODO(containers): ctr first looks for the container's task (Tasks.Get) and deletes it when it is
-            // stopped or created, refusing otherwise; do the same once the client has a tasks proxy.
-            if (!opts.keepSnapshot && ct.snapshotKey !== "") {
-              if (ct.snapshotter === "") {
-                throw new InvalidArgumentError("container.Snapshotter must be set to cleanup rootfs snapshot");
-              }
-              // TODO(containers): remove the snapshot (NotFound tolerated) once the client has a snapshots proxy.
-              throw new NotImplementedError(
-                `removing snapshot ${JSON.stringify(ct.snapshotKey)} of container ${JSON.stringify(id)}: tsctr has no snapshots client yet (use --keep-snapshot)`,
-              );
-            }
-            await client.containers.delete(ctx, id);
+            await deleteContainer(client, ctx, id, opts.keepSnapshot ?? false);
           } catch (err) {
             exitErr ??= err;
             logDeleteError(id, err);

@@ -99,6 +99,26 @@ describe.each([RUNC_V2, TSRUNC])("tsctr run and tasks with runtime %s", (runtime
     expect(isEmptyDir(f.fifoDir)).toBe(true);
   });
 
+  it("containers rm refuses a running task, deletes a stopped one with its snapshot, as ctr does", async () => {
+    expect((await run(["-d", f.image, "c1", "sleep", "1000"])).code).toBe(0);
+    const refused = await f.tsctr(["containers", "rm", "c1"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/level=error msg="failed to delete container \\"c1\\"" error="cannot delete a non stopped container: \{running 0 /);
+    const stock = await f.ctr(["containers", "rm", "c1"]);
+    expect(stock.stderr).toMatch(/cannot delete a non stopped container: \{running 0 /);
+    expect((await f.tsctr(["tasks", "kill", "-s", "SIGKILL", "c1"])).code).toBe(0);
+    await eventually(async () => ((await f.tsctr(["tasks", "ls"])).stdout.match(/^c1 +\d+ +STOPPED$/m) ? true : undefined), "c1 to stop");
+    const rm = await f.tsctr(["containers", "rm", "c1"]);
+    expect([rm.code, rm.stderr]).toEqual([0, ""]);
+    expect((await f.ctr(["tasks", "ls", "-q"])).stdout).toBe("");
+    expect((await f.ctr(["containers", "ls", "-q"])).stdout).toBe("");
+    expect((await f.ctr(["snapshots", "ls"])).stdout).not.toMatch(/^c1\s/m);
+    // A container without a task, keeping its snapshot (until a garbage collection finds it unreferenced).
+    expect((await f.tsctr(["containers", "create", f.image, "c2", "true"])).code).toBe(0);
+    expect((await f.tsctr(["containers", "rm", "--keep-snapshot", "c2"])).code).toBe(0);
+    expect((await f.ctr(["containers", "ls", "-q"])).stdout).toBe("");
+  });
+
   it("tasks kill sends SIGTERM by default, or the container's stop-signal label", async () => {
     const loop = 'trap "exit 43" TERM; trap "exit 44" USR1; while true; do sleep 0.1; done';
     expect((await run(["-d", f.image, "k2", "sh", "-c", loop])).code).toBe(0);
