@@ -18,10 +18,17 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** A changeable destination of log lines: a file descriptor, or -1 to drop lines. */
+export interface LogSink {
+  fd: number;
+}
+
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
-  /** Where lines go. Default 2 (stderr). */
+  /** Where lines go: a descriptor (default 2, stderr). */
   readonly fd?: number;
+  /** Where lines go, changeable later (wins over `fd`). */
+  readonly sink?: LogSink;
   /** Write debug lines too. */
   readonly debug?: boolean;
   /** Fields on every line. */
@@ -36,15 +43,16 @@ function plain(value: unknown): unknown {
 
 /** Creates a JSON-lines logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const fd = options.fd ?? 2;
+  const sink: LogSink = options.sink ?? { fd: options.fd ?? 2 };
   const debug = options.debug ?? false;
   const make = (base: LogFields): Logger => {
     const write = (level: string, msg: string, fields?: LogFields): void => {
       const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg };
       for (const [k, v] of Object.entries(base)) line[k] = plain(v);
       if (fields !== undefined) for (const [k, v] of Object.entries(fields)) line[k] = plain(v);
+      if (sink.fd < 0) return;
       try {
-        writeSync(fd, `${JSON.stringify(line)}\n`);
+        writeSync(sink.fd, `${JSON.stringify(line)}\n`);
       } catch {
         // No reader or a full pipe: drop the line.
       }

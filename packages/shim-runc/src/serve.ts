@@ -3,7 +3,7 @@
  * socket inherited as fd 3 (or on `-socket`), publishes task events to `TTRPC_ADDRESS`, and exits when
  * Shutdown is accepted (no container left) or on SIGTERM/SIGINT, removing its socket.
  */
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError } from "@containerts/errdefs";
 import { closeFd, dupFd, setChildSubreaper, tryFlock } from "@containerts/sys";
@@ -14,7 +14,7 @@ import type { ShimFlags } from "./flags.js";
 import { writeDeletedNote } from "./grpc/delete-response.js";
 import { EventPublisher } from "./grpc/publisher.js";
 import { registerTaskService } from "./grpc/server.js";
-import { createLogger } from "./log.js";
+import { type LogSink, createLogger } from "./log.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
 import { RUNTIME_NAME } from "./version.js";
@@ -60,7 +60,8 @@ function unlinkIfSame(path: string, ino: number | undefined): void {
 export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): Promise<number> {
   if (flags.namespace === "") throw new InvalidArgumentError("shim namespace cannot be empty");
   const loadedMs = Math.round(process.uptime() * 1000);
-  const log = createLogger({ debug: flags.debug, fields: { runtime: RUNTIME_NAME, namespace: flags.namespace, pid: process.pid } });
+  const logs = new LogRouter(cwd);
+  const log = createLogger({ sink: logs.sink, debug: flags.debug, fields: { runtime: RUNTIME_NAME, namespace: flags.namespace, pid: process.pid } });
   setChildSubreaper();
   const reaper = new Reaper(log);
   reaper.start();
@@ -169,7 +170,11 @@ export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): P
         }
         idleLater(linger);
       }),
-    onDeleted: writeDeletedNote,
+    onCreated: (bundle) => logs.created(bundle),
+    onDeleted: async (bundle, exit) => {
+      logs.deleted(bundle);
+      await writeDeletedNote(bundle, exit);
+    },
   });
   registerTaskService(server, service);
 
@@ -208,4 +213,47 @@ export async function runServe(flags: ShimFlags, cwd: string = process.cwd()): P
 function daemonSocketFile(address: string): string | undefined {
   const path = address.startsWith("unix://") ? address.slice("unix://".length) : address;
   return path.startsWith("/") ? path : undefined;
+}
+
+/**
+ * Where a shim serving several containers logs. Its stderr is the `log` FIFO of the bundle it was started
+ * in, which the daemon reads only while that container exists; once the container is deleted (or if its
+ * Create failed) lines go to the `log` FIFO of another live container (opened write-only, non-blocking),
+ * and are dropped while there is none. The daemon attributes each FIFO's lines to its container.
+ */
+class LogRouter {
+  readonly sink: LogSink = { fd: 2 };
+  readonly #live = new Set<string>();
+  /** The bundle whose FIFO the sink writes to (undefined: none). */
+  #bundle: string | undefined;
+
+  constructor(startBundle: string) {
+    this.#bundle = startBundle;
+  }
+
+  created(bundle: string): void {
+    this.#live.add(bundle);
+    if (this.#bundle !== undefined && this.#live.has(this.#bundle)) return;
+    this.#switch([bundle]);
+  }
+
+  deleted(bundle: string): void {
+    this.#live.delete(bundle);
+    if (bundle === this.#bundle) this.#switch([...this.#live]);
+  }
+
+  #switch(candidates: readonly string[]): void {
+    if (this.sink.fd > 2) closeSync(this.sink.fd);
+    this.sink.fd = -1;
+    this.#bundle = undefined;
+    for (const b of candidates) {
+      try {
+        this.sink.fd = openSync(join(b, "log"), constants.O_WRONLY | constants.O_NONBLOCK);
+        this.#bundle = b;
+        return;
+      } catch {
+        // no reader on that FIFO (or no FIFO): try the next
+      }
+    }
+  }
 }

@@ -80,6 +80,8 @@ export interface TaskServiceOptions {
    * exit; the server leaves a note there that makes a later `delete` action a no-op.
    */
   readonly onDeleted?: (bundle: string, exit: ExitInfo) => Promise<void>;
+  /** Called once a container was created (registered), with its bundle. */
+  readonly onCreated?: (bundle: string) => void;
 }
 
 const UNCLAIMED_MAX = 1024;
@@ -293,6 +295,7 @@ export class TaskService {
       });
       c.cgroup = await loadCgroup(init.pid).catch(() => undefined);
       if (early !== undefined) await init.handleExit(early);
+      this.#o.onCreated?.(r.bundle);
       this.#o.log.debug("created", { id: r.id, pid: init.pid, ms: Math.round(Date.now() - t0) });
       return init.pid;
     } catch (err) {

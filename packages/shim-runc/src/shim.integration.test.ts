@@ -3,8 +3,9 @@
  * `start`, then `containerd.task.v2.Task` calls, with a fake daemon receiving the task events.
  * Containers run busybox from a rootfs directory that Create bind-mounts into the bundle.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { constants, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { Socket } from "node:net";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Metrics as MetricsV1 } from "@containerts/api/cgroups/v1";
@@ -437,6 +438,45 @@ describe("containerd-shim-tsrunc-v1 over ttrpc", () => {
     expect(fresh.shimPid).not.toBe(next.shimPid);
     expect(readFileSync(lock, "utf8")).toBe(String(fresh.shimPid));
     await fresh.client.close();
+  });
+
+  it("logs a shared shim's lines to a live container's log FIFO once its first container is gone", async () => {
+    const env = { CONTAINERTS_SHIM_LINGER_MS: "5000" };
+    /** A `log` FIFO in the bundle, read as the daemon does (held open read-write, so no EOF). */
+    const logFifo = (bundle: string) => {
+      const path = join(bundle, "log");
+      expect(spawnSync("mkfifo", [path]).status).toBe(0);
+      const sock = new Socket({ fd: openSync(path, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
+      let text = "";
+      sock.setEncoding("utf8").on("data", (d: string) => (text += d));
+      return { text: () => text, close: () => sock.destroy() };
+    };
+    const b1 = await h.bundle("l-1", { args: ["sleep", "60"] });
+    const log1 = logFifo(b1);
+    const b2 = await h.bundle("l-2", { args: ["sleep", "60"] });
+    const log2 = logFifo(b2);
+    try {
+      const { client } = await h.connect(await h.start(b1, "l-1", ["-debug"], env));
+      const create = (id: string, bundle: string) =>
+        task.create(client, { id, bundle, rootfs: bindRootfs(), terminal: false, stdin: "", stdout: "", stderr: "", checkpoint: "", parentCheckpoint: "", options: h.options() });
+      await create("l-1", b1);
+      expect(await h.start(b2, "l-2", ["-debug"], env)).toBeTruthy();
+      await create("l-2", b2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(log1.text()).toMatch(/"msg":"created".*"id":"l-2"/);
+      await task.kill(client, { id: "l-1", execId: "", signal: 9, all: false });
+      await task.delete(client, { id: "l-1", execId: "" });
+      await task.start(client, { id: "l-2", execId: "" });
+      for (let i = 0; i < 100 && !/"msg":"started".*"id":"l-2"/.test(log2.text()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(log2.text()).toMatch(/"msg":"started".*"id":"l-2"/);
+      expect(log1.text()).not.toMatch(/"msg":"started".*"id":"l-2"/);
+      await task.kill(client, { id: "l-2", execId: "", signal: 9, all: false });
+      await task.wait(client, { id: "l-2", execId: "" });
+      await task.delete(client, { id: "l-2", execId: "" });
+    } finally {
+      log1.close();
+      log2.close();
+    }
   });
 
   it("reports an OOM kill with /tasks/oom", async () => {
