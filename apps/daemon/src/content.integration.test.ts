@@ -84,19 +84,17 @@ function proxyOf(d: TestDaemon): ProxyContentStore {
 
 const nsCtx = (ns: string, signal?: AbortSignal): Context => withNamespace(background(signal), ns);
 
-/**
- * Waits past the daemon's start-up garbage collection (100 ms after start): `ctr content ingest` takes
- * no lease, so a blob is garbage until the test labels it, and that collection would remove it.
- */
-const settle = () => new Promise((r) => setTimeout(r, 500));
+/** A garbage collector that does not run during a test (first run and any triggered run an hour away). */
+const NO_GC_CONFIG = '[plugins."io.containerd.gc.v1.scheduler"]\n  startup_delay = "1h"\n  schedule_delay = "1h"\n';
 
 describe("content through the CLIs against containertsd", () => {
   let d: TestDaemon;
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    d = await startContainertsd();
-    await settle();
+    // `ctr content ingest` takes no lease: a blob is garbage until the test labels it. No collection may
+    // run in between, so this daemon's collector waits an hour for its first run and after any trigger.
+    d = await startContainertsd({ config: NO_GC_CONFIG });
   });
   afterEach(async () => {
     for (const c of children.splice(0)) {
@@ -211,8 +209,7 @@ describe("tsctr against containerd 1.6", () => {
   });
 
   it("lists, reads, labels and removes content written by the stock ctr", async () => {
-    cd = await startContainerd();
-    await settle();
+    cd = await startContainerd({ config: NO_GC_CONFIG });
     const ns = "tsctr-vs-containerd";
     const blobs = [blob(5), blob(2_000_000)];
     for (const [i, b] of blobs.entries()) await ok(ctr, cd, ["content", "ingest", `r${i}`], ns, b.bytes);
