@@ -70,9 +70,15 @@ describe("Reaper", () => {
       const pid = Number(r.stdout.trim());
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(exits.some((e) => e.pid === pid)).toBe(false);
-      // Without a started reaper (the shim's `delete` action), the pidfd delivers the exit.
-      const idle = new Reaper(silentLogger);
-      expect(await idle.run("sh", ["-c", "exit 5"])).toMatchObject({ code: 5 });
+      // Without a started reaper (the shim's `delete` action), the pidfd delivers the exit. (The shared
+      // reaper stops meanwhile: its drain would reap the child first, as no process runs two reapers.)
+      reaper.stop();
+      try {
+        const idle = new Reaper(silentLogger);
+        for (let i = 0; i < 5; i++) expect(await idle.run("sh", ["-c", `exit ${i + 1}`])).toMatchObject({ code: i + 1 });
+      } finally {
+        reaper.start();
+      }
       // With stdio given, the call resolves at the command's exit even if a child keeps the stdio open.
       const started = Date.now();
       const given = await reaper.run("sh", ["-c", "sleep 2 & exit 3"], { stdio: ["ignore", 2, 2] });

@@ -212,10 +212,20 @@ export class Reaper {
       .then(() => {
         const waiter = this.#waiting.get(pid);
         if (waiter === undefined) return; // drain delivered it
-        const r = waitpidNoHang(pid);
-        if (r === undefined) return; // cannot happen: the pidfd is readable once the process ended
+        let status: number;
+        try {
+          const r = waitpidNoHang(pid);
+          if (r === undefined) return; // cannot happen: the pidfd is readable once the process ended
+          status = r.exitStatus;
+        } catch (err) {
+          // Reaped by a waitpid(-1) other than this reaper's (another Reaper in this process): the status
+          // is lost, but the caller must not wait forever.
+          if (!(isSysError(err) && err.code === "ECHILD")) throw err;
+          this.#log.warn("exit status of a spawned process was taken by another reaper", { pid });
+          status = 255;
+        }
         this.#waiting.delete(pid);
-        waiter(r.exitStatus);
+        waiter(status);
       })
       .catch((err: unknown) => this.#log.warn("watch spawned process", { pid, error: err }))
       .finally(() => closeSync(pidfd));
