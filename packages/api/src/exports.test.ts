@@ -30,7 +30,7 @@ const expected: Record<string, readonly string[]> = {
   "./types": ["Mount", "Descriptor", "Platform", "Metric"],
   "./types/task": ["Process", "ProcessInfo", "Status"],
   "./events": ["TaskExit", "TaskCreate", "ContainerCreate", "ContainerCreate_Runtime", "ImageCreate", "SnapshotPrepare"],
-  "./runtime/task/v2": ["TaskService", "TaskClient", "StateResponse", "ConnectResponse"],
+  "./runtime/task/v2": ["TaskService", "TaskClient", "StateResponse", "ConnectResponse", "TASK_SERVICE", "TaskMethods"],
   "./runc/options": ["Options", "CheckpointOptions", "ProcessDetails"],
   "./cgroups/v1": ["Metrics", "MemoryStat", "BlkIOEntry"],
   "./cgroups/v2": ["Metrics", "MemoryStat", "IOEntry"],

@@ -5,34 +5,7 @@
 import { NotFoundError, isNotFound, withContext } from "@containerts/errdefs";
 import { type Context, validateIdentifier } from "@containerts/namespaces";
 import { type TtrpcCallOptions, type TtrpcClient, isTtrpcClosed, unaryMethod } from "@containerts/ttrpc";
-import { Empty } from "@containerts/api/protobuf";
-import {
-  CheckpointTaskRequest,
-  CloseIORequest,
-  ConnectRequest,
-  ConnectResponse,
-  CreateTaskRequest,
-  CreateTaskResponse,
-  DeleteRequest,
-  DeleteResponse,
-  ExecProcessRequest,
-  KillRequest,
-  PauseRequest,
-  PidsRequest,
-  PidsResponse,
-  ResizePtyRequest,
-  ResumeRequest,
-  ShutdownRequest,
-  StartRequest,
-  StartResponse,
-  StateRequest,
-  StateResponse,
-  StatsRequest,
-  StatsResponse,
-  UpdateTaskRequest,
-  WaitRequest,
-  WaitResponse,
-} from "@containerts/api/runtime/task/v2";
+import { type StateResponse, TASK_SERVICE, TaskMethods } from "@containerts/api/runtime/task/v2";
 import type {
   RuntimeCallOptions,
   RuntimeCreateOptions,
@@ -52,27 +25,26 @@ import {
   timeFromProto,
 } from "../grpc/convert.js";
 
-const SERVICE = "containerd.task.v2.Task";
 
-/** The shim API's methods, typed. */
+/** The shim API's methods, typed (codecs from the shared table in @containerts/api). */
 const rpc = {
-  state: unaryMethod(SERVICE, "State", StateRequest, StateResponse),
-  create: unaryMethod(SERVICE, "Create", CreateTaskRequest, CreateTaskResponse),
-  start: unaryMethod(SERVICE, "Start", StartRequest, StartResponse),
-  delete: unaryMethod(SERVICE, "Delete", DeleteRequest, DeleteResponse),
-  pids: unaryMethod(SERVICE, "Pids", PidsRequest, PidsResponse),
-  pause: unaryMethod(SERVICE, "Pause", PauseRequest, Empty),
-  resume: unaryMethod(SERVICE, "Resume", ResumeRequest, Empty),
-  checkpoint: unaryMethod(SERVICE, "Checkpoint", CheckpointTaskRequest, Empty),
-  kill: unaryMethod(SERVICE, "Kill", KillRequest, Empty),
-  exec: unaryMethod(SERVICE, "Exec", ExecProcessRequest, Empty),
-  resizePty: unaryMethod(SERVICE, "ResizePty", ResizePtyRequest, Empty),
-  closeIO: unaryMethod(SERVICE, "CloseIO", CloseIORequest, Empty),
-  update: unaryMethod(SERVICE, "Update", UpdateTaskRequest, Empty),
-  wait: unaryMethod(SERVICE, "Wait", WaitRequest, WaitResponse),
-  stats: unaryMethod(SERVICE, "Stats", StatsRequest, StatsResponse),
-  connect: unaryMethod(SERVICE, "Connect", ConnectRequest, ConnectResponse),
-  shutdown: unaryMethod(SERVICE, "Shutdown", ShutdownRequest, Empty),
+  state: unaryMethod(TASK_SERVICE, "State", ...TaskMethods.State),
+  create: unaryMethod(TASK_SERVICE, "Create", ...TaskMethods.Create),
+  start: unaryMethod(TASK_SERVICE, "Start", ...TaskMethods.Start),
+  delete: unaryMethod(TASK_SERVICE, "Delete", ...TaskMethods.Delete),
+  pids: unaryMethod(TASK_SERVICE, "Pids", ...TaskMethods.Pids),
+  pause: unaryMethod(TASK_SERVICE, "Pause", ...TaskMethods.Pause),
+  resume: unaryMethod(TASK_SERVICE, "Resume", ...TaskMethods.Resume),
+  checkpoint: unaryMethod(TASK_SERVICE, "Checkpoint", ...TaskMethods.Checkpoint),
+  kill: unaryMethod(TASK_SERVICE, "Kill", ...TaskMethods.Kill),
+  exec: unaryMethod(TASK_SERVICE, "Exec", ...TaskMethods.Exec),
+  resizePty: unaryMethod(TASK_SERVICE, "ResizePty", ...TaskMethods.ResizePty),
+  closeIO: unaryMethod(TASK_SERVICE, "CloseIO", ...TaskMethods.CloseIO),
+  update: unaryMethod(TASK_SERVICE, "Update", ...TaskMethods.Update),
+  wait: unaryMethod(TASK_SERVICE, "Wait", ...TaskMethods.Wait),
+  stats: unaryMethod(TASK_SERVICE, "Stats", ...TaskMethods.Stats),
+  connect: unaryMethod(TASK_SERVICE, "Connect", ...TaskMethods.Connect),
+  shutdown: unaryMethod(TASK_SERVICE, "Shutdown", ...TaskMethods.Shutdown),
 } as const;
 
 function callOptions(ctx: Context, options: RuntimeCallOptions = {}): TtrpcCallOptions {
