@@ -13,9 +13,8 @@
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { accessSync, closeSync, constants as fsConstants, statSync } from "node:fs";
-import { Socket } from "node:net";
 import { resolve as resolvePath } from "node:path";
-import { type SpawnStdio, isSysError, pidfdOpen, pidfdWait, pipe, posixSpawn, waitpidNoHang } from "@containerts/sys";
+import { type SpawnStdio, StdioPipes, isSysError, pidfdOpen, pidfdWait, posixSpawn, waitpidNoHang } from "@containerts/sys";
 import type { Logger } from "./log.js";
 
 /** A reaped process. */
@@ -142,61 +141,27 @@ export class Reaper {
    * when nothing drains, from a pidfd watched for it.
    */
   async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    const capture = options.stdio === undefined;
     const env = options.env ?? process.env;
     const file = lookPath(command, env["PATH"]);
-    const ours: number[] = [];
-    const childEnds: number[] = [];
-    const closeAll = (fds: number[]) => {
-      for (const fd of fds.splice(0)) closeSync(fd);
-    };
-    let stdio: [SpawnStdio, SpawnStdio, SpawnStdio];
-    let inWrite: number | undefined;
-    let outRead: number | undefined;
-    let errRead: number | undefined;
+    // Output captured through pipes, unless the caller gives the stdio (then the call resolves at the exit).
+    const given = options.stdio;
+    const orNull = (fd: number | "ignore"): SpawnStdio => (fd === "ignore" ? "null" : fd);
+    const pipes = given === undefined ? StdioPipes.open(options.input === undefined ? undefined : Buffer.from(options.input)) : undefined;
+    const stdio = given === undefined ? pipes?.stdio : ([orNull(given[0]), orNull(given[1]), orNull(given[2])] as const);
     let pid: number;
     try {
-      if (capture) {
-        let stdin: SpawnStdio = "null";
-        if (options.input !== undefined) {
-          const [r, w] = pipe();
-          childEnds.push(r);
-          ours.push(w);
-          stdin = r;
-          inWrite = w;
-        }
-        const [or, ow] = pipe();
-        ours.push(or);
-        childEnds.push(ow);
-        const [er, ew] = pipe();
-        ours.push(er);
-        childEnds.push(ew);
-        outRead = or;
-        errRead = er;
-        stdio = [stdin, ow, ew];
-      } else {
-        const given = options.stdio ?? ["ignore", "ignore", "ignore"];
-        stdio = [given[0] === "ignore" ? "null" : given[0], given[1] === "ignore" ? "null" : given[1], given[2] === "ignore" ? "null" : given[2]];
-      }
       // Synchronous on purpose: the pid is registered below before any SIGCHLD handler can run.
-      pid = posixSpawn({ file, args: [command, ...args], env, stdio, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+      pid = posixSpawn({ file, args: [command, ...args], env, stdio: stdio ?? ["null", "null", "null"], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
     } catch (err) {
-      closeAll(childEnds);
-      closeAll(ours);
+      pipes?.close();
       throw err;
     }
-    closeAll(childEnds);
     const exited = new Promise<number>((resolvePromise) => this.#waiting.set(pid, resolvePromise));
     this.#watch(pid);
-    const stdout = outRead === undefined ? Promise.resolve("") : readAll(outRead);
-    const stderr = errRead === undefined ? Promise.resolve("") : readAll(errRead);
-    if (inWrite !== undefined) {
-      const s = new Socket({ fd: inWrite, readable: false, writable: true });
-      s.once("error", () => s.destroy()); // EPIPE: the command did not read its input
-      s.end(options.input ?? "");
-    }
+    const output = pipes?.started();
     const code = await exited;
-    return { code, stdout: await stdout, stderr: await stderr };
+    const out = await output;
+    return { code, stdout: out?.stdout.toString("utf8") ?? "", stderr: out?.stderr.toString("utf8") ?? "" };
   }
 
   /** Watches a spawned pid with a pidfd, for when no SIGCHLD drain reaps it first. */
@@ -253,16 +218,4 @@ function lookPath(command: string, pathEnv: string | undefined): string {
     return candidate;
   }
   throw Object.assign(new Error(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`), { code: "ENOENT" });
-}
-
-/** Reads a pipe's read end to its end, as UTF-8. */
-function readAll(fd: number): Promise<string> {
-  return new Promise((resolvePromise) => {
-    let text = "";
-    const s = new Socket({ fd, readable: true, writable: false });
-    s.setEncoding("utf8");
-    s.on("data", (d: string) => (text += d));
-    s.once("error", () => s.destroy());
-    s.once("close", () => resolvePromise(text));
-  });
 }

@@ -53,6 +53,7 @@ export {
 } from "./process.js";
 export { type FlockOperation, closeFd, dupFd, sendFd, receiveFdOnce, tryFlock } from "./fd.js";
 export {
+  type PipedOutput,
   type PosixSpawnOptions,
   type ProgramResult,
   type SpawnProgramOptions,
@@ -60,6 +61,7 @@ export {
   pipe,
   posixSpawn,
   posixSpawnAsync,
+  StdioPipes,
   spawnProgram,
 } from "./spawn.js";
 export { type Winsize, type Pty, setWinsize, getWinsize, openpty } from "./tty.js";

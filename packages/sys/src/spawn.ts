@@ -155,15 +155,11 @@ export function posixSpawnAsync(o: PosixSpawnOptions): Promise<number> {
 }
 
 /** How a program run by {@link spawnProgram} ended, with everything it wrote. */
-export interface ProgramResult {
+export interface ProgramResult extends PipedOutput {
   /** The exit code, or null when a signal ended it. */
   readonly code: number | null;
   /** The signal that ended it, or null. */
   readonly signal: NodeJS.Signals | null;
-  readonly stdout: Buffer;
-  readonly stderr: Buffer;
-  /** stdout and stderr interleaved as they arrived (Go's CombinedOutput). */
-  readonly combined: Buffer;
 }
 
 /** What {@link spawnProgram} runs. */
@@ -199,6 +195,83 @@ function drain(fd: number, combined: Buffer[]): Promise<Buffer> {
   });
 }
 
+/** What a child wrote on the pipes of {@link StdioPipes}. */
+export interface PipedOutput {
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  /** stdout and stderr interleaved as they arrived (Go's CombinedOutput). */
+  readonly combined: Buffer;
+}
+
+/**
+ * Pipes for a child's stdio, around a {@link posixSpawn} (or {@link posixSpawnAsync}): stdin from bytes
+ * (or /dev/null), stdout and stderr captured. Pass {@link stdio} to the spawn, then call {@link started}
+ * (or {@link close} when the spawn failed).
+ */
+export class StdioPipes {
+  /** The child's fds 0, 1 and 2. */
+  readonly stdio: readonly [SpawnStdio, SpawnStdio, SpawnStdio];
+  readonly #input: Uint8Array | undefined;
+  readonly #childEnds: number[];
+  readonly #ours: number[];
+
+  private constructor(input: Uint8Array | undefined, stdio: [SpawnStdio, SpawnStdio, SpawnStdio], childEnds: number[], ours: number[]) {
+    this.#input = input;
+    this.stdio = stdio;
+    this.#childEnds = childEnds;
+    this.#ours = ours;
+  }
+
+  /** Creates the pipes: one for stdin when `input` is given, one each for stdout and stderr. Throws SysError. */
+  static open(input: Uint8Array | undefined): StdioPipes {
+    const childEnds: number[] = [];
+    const ours: number[] = [];
+    try {
+      let stdin: SpawnStdio = "null";
+      if (input !== undefined) {
+        const [r, w] = pipe();
+        childEnds.push(r);
+        ours.push(w);
+        stdin = r;
+      }
+      const [or, ow] = pipe();
+      ours.push(or);
+      childEnds.push(ow);
+      const [er, ew] = pipe();
+      ours.push(er);
+      childEnds.push(ew);
+      return new StdioPipes(input, [stdin, ow, ew], childEnds, ours);
+    } catch (err) {
+      for (const fd of [...childEnds, ...ours]) closeSync(fd);
+      throw err;
+    }
+  }
+
+  /**
+   * After a successful spawn: closes the child's ends, writes the input and closes stdin, and resolves
+   * with the output once both pipes reached their end.
+   */
+  started(): Promise<PipedOutput> {
+    for (const fd of this.#childEnds.splice(0)) closeSync(fd);
+    const [inWrite, outRead, errRead] = this.#input === undefined ? [undefined, ...this.#ours] : this.#ours;
+    this.#ours.length = 0; // they belong to the sockets below now
+    if (inWrite !== undefined) {
+      const s = new Socket({ fd: inWrite, readable: false, writable: true });
+      s.once("error", () => s.destroy()); // EPIPE: the program did not read its input
+      s.end(Buffer.from(this.#input ?? new Uint8Array(0)));
+    }
+    const combined: Buffer[] = [];
+    const stdout = drain(outRead as number, combined);
+    const stderr = drain(errRead as number, combined);
+    return Promise.all([stdout, stderr]).then(([out, err]) => ({ stdout: out, stderr: err, combined: Buffer.concat(combined) }));
+  }
+
+  /** After a failed spawn: closes every descriptor. */
+  close(): void {
+    for (const fd of [...this.#childEnds.splice(0), ...this.#ours.splice(0)]) closeSync(fd);
+  }
+}
+
 /**
  * Runs a program to its end like `child_process.spawn` with piped stdio, through {@link posixSpawn}:
  * writes `stdin` and closes it, collects stdout and stderr, and resolves once the program has exited
@@ -206,48 +279,22 @@ function drain(fd: number, combined: Buffer[]): Promise<Buffer> {
  * (SysError `posix_spawn`, e.g. ENOENT).
  */
 export async function spawnProgram(o: SpawnProgramOptions): Promise<ProgramResult> {
-  const ours: number[] = [];
-  const closeAll = () => {
-    for (const fd of ours.splice(0)) closeSync(fd);
-  };
+  const pipes = StdioPipes.open(o.stdin);
   let pid: number;
-  let inWrite: number | undefined;
-  let outRead: number;
-  let errRead: number;
   try {
-    let inRead: SpawnStdio = "null";
-    if (o.stdin !== undefined) {
-      const [r, w] = pipe();
-      ours.push(r, w);
-      inRead = r;
-      inWrite = w;
-    }
-    const [or, ow] = pipe();
-    ours.push(or, ow);
-    const [er, ew] = pipe();
-    ours.push(er, ew);
-    outRead = or;
-    errRead = er;
     pid = await posixSpawnAsync({
       file: o.file,
       args: [o.file, ...o.args],
       env: o.env,
-      stdio: [inRead, ow, ew],
+      stdio: pipes.stdio,
       ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
       ...(o.setsid === undefined ? {} : { setsid: o.setsid }),
     });
-    // The child has its copies: close ours of its ends.
-    for (const fd of [inRead, ow, ew]) {
-      if (typeof fd === "number") {
-        closeSync(fd);
-        ours.splice(ours.indexOf(fd), 1);
-      }
-    }
   } catch (err) {
-    closeAll();
+    pipes.close();
     throw err;
   }
-  ours.length = 0; // the remaining descriptors now belong to the sockets below
+  const output = pipes.started();
   let pidfd: number;
   try {
     pidfd = pidfdOpen(pid);
@@ -265,14 +312,6 @@ export async function spawnProgram(o: SpawnProgramOptions): Promise<ProgramResul
   };
   o.signal?.addEventListener("abort", onAbort, { once: true });
   if (o.signal?.aborted) onAbort();
-  const combined: Buffer[] = [];
-  const stdout = drain(outRead, combined);
-  const stderr = drain(errRead, combined);
-  if (inWrite !== undefined) {
-    const s = new Socket({ fd: inWrite, readable: false, writable: true });
-    s.once("error", () => s.destroy()); // EPIPE: the program did not read its input
-    s.end(Buffer.from(o.stdin ?? new Uint8Array(0)));
-  }
   try {
     await pidfdWait(pidfd);
   } finally {
@@ -280,13 +319,11 @@ export async function spawnProgram(o: SpawnProgramOptions): Promise<ProgramResul
   }
   const w = waitpidNoHang(pid);
   closeSync(pidfd);
-  const [out, errOut] = await Promise.all([stdout, stderr]);
+  const out = await output;
   const signaled = w?.signaled === true;
   return {
     code: w === undefined || signaled ? null : w.exitStatus,
     signal: signaled ? signalName((w?.exitStatus ?? 128) - 128) : null,
-    stdout: out,
-    stderr: errOut,
-    combined: Buffer.concat(combined),
+    ...out,
   };
 }

@@ -9,9 +9,9 @@
  * is built offline by tools/testimages and imported with `ctr images import`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, run } from "@containerts/testkit";
+import { repoRoot, run, shimPidsOf } from "@containerts/testkit";
 import { median, msSince, quantile, type Benchmark, type Measurement } from "../types.js";
 
 /** The image the benchmarks run. */
@@ -129,14 +129,6 @@ export async function ctrRunRmParallel(o: TaskBenchOptions, parallel = 20): Prom
   });
 }
 
-function cmdline(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((s) => s !== "");
-  } catch {
-    return undefined;
-  }
-}
-
 function rssKiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -146,32 +138,19 @@ function rssKiB(pid: number): number {
   }
 }
 
-/** PIDs of the shim processes serving a daemon address (`containerd-shim…` with `-address <address>`). */
-export function shimPids(address: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const args = cmdline(Number(name));
-    if (args === undefined) continue;
-    const i = args.indexOf("-address");
-    if (i >= 0 && args[i + 1] === address && args.some((a) => a.includes("containerd-shim"))) out.push(Number(name));
-  }
-  return out;
-}
-
 /**
  * Starts `containers` (default 10) `ctr run -d <busybox> <id> sleep 3600`, waits a moment, and reports the
  * sum of the RSS of the daemon's shim processes divided by the number of running containers, in MiB.
  */
 export async function shimMemoryPerContainer(o: TaskBenchOptions, containers = 10): Promise<Measurement> {
   return withNamespace(o, async (ns) => {
-    const before = new Set(shimPids(o.address));
+    const before = new Set(shimPidsOf(o.address));
     for (let i = 0; i < containers; i++) {
       const r = await ctr(o, ns, ["run", "-d", "--runtime", o.runtime, BENCH_IMAGE, `mem${i}`, "sleep", "3600"]);
       if (r.code !== 0) throw new Error(`ctr run -d mem${i} failed (exit ${r.code}): ${r.stderr}`);
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const shims = shimPids(o.address).filter((p) => !before.has(p));
+    const shims = shimPidsOf(o.address).filter((p) => !before.has(p));
     const total = shims.reduce((sum, p) => sum + rssKiB(p), 0);
     return {
       value: total / 1024 / containers,
