@@ -2,6 +2,7 @@
  * containertsd's configuration: containerd's version-2 config.toml shape, for the parts that apply.
  */
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { InvalidArgumentError, NotFoundError } from "@containerts/errdefs";
 
@@ -101,6 +102,12 @@ function str(doc: Table, key: string, where: string): string | undefined {
   return v;
 }
 
+/** A top-level directory, made absolute against the working directory (containerd refuses an empty one). */
+function directory(key: string, v: string): string {
+  if (v === "") throw new InvalidArgumentError(`config: ${key} must be specified`);
+  return resolve(v);
+}
+
 function int(doc: Table, key: string, where: string): number | undefined {
   const v = doc[key];
   if (v === undefined) return undefined;
@@ -138,12 +145,17 @@ export function parseConfig(text: string, overrides: ConfigOverrides = {}): Daem
     if (!isTable(section)) throw new InvalidArgumentError(`config: plugins."${uri}" must be a table`);
     plugins[uri] = section;
   }
-  const address = overrides.address ?? str(grpc, "address", "grpc.") ?? defaults.address;
+  // Paths are made absolute against the working directory, as containerd's listeners and directories
+  // treat relative ones; shims run in their bundle directory and must get absolute paths.
+  const address = resolve(overrides.address ?? str(grpc, "address", "grpc.") ?? defaults.address);
+  const root = directory("root", overrides.root ?? str(doc, "root", "") ?? defaults.root);
+  const state = directory("state", overrides.state ?? str(doc, "state", "") ?? defaults.state);
+  if (root === state) throw new InvalidArgumentError("config: root and state must be different paths");
   const { unknown, ignored } = classifyKeys(doc);
   return {
     version,
-    root: overrides.root ?? str(doc, "root", "") ?? defaults.root,
-    state: overrides.state ?? str(doc, "state", "") ?? defaults.state,
+    root,
+    state,
     grpc: {
       address,
       uid: int(grpc, "uid", "grpc.") ?? 0,
@@ -152,7 +164,7 @@ export function parseConfig(text: string, overrides: ConfigOverrides = {}): Daem
       maxSendMessageSize: int(grpc, "max_send_message_size", "grpc.") ?? defaults.maxMessageSize,
     },
     ttrpc: {
-      address: str(ttrpc, "address", "ttrpc.") || `${address}.ttrpc`,
+      address: resolve(str(ttrpc, "address", "ttrpc.") || `${address}.ttrpc`),
       uid: int(ttrpc, "uid", "ttrpc.") ?? 0,
       gid: int(ttrpc, "gid", "ttrpc.") ?? 0,
     },

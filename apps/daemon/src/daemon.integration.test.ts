@@ -215,6 +215,32 @@ describe("containertsd lifecycle", () => {
     expect((await ctr(d, ["version"])).code).toBe(0);
   });
 
+  it("takes relative --root, --state and --address against its working directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ctsd-rel-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const p = spawn(containertsdBin, ["--root", "r", "--state", "s", "--address", "sub/d.sock", "--config", "/dev/null"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    p.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((resolve) => p.once("exit", (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+      await exited;
+    });
+    const sock = join(dir, "sub", "d.sock");
+    for (let i = 0; i < 400 && !existsSync(sock) && p.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
+    const v = await run("ctr", ["--address", sock, "version"]);
+    expect(v.code, `${v.stderr}\n${stderr}`).toBe(0);
+    expect(existsSync(join(dir, "sub", "d.sock.ttrpc"))).toBe(true);
+    expect(statSync(join(dir, "r")).isDirectory()).toBe(true);
+    expect(statSync(join(dir, "s")).isDirectory()).toBe(true);
+    p.kill("SIGTERM");
+    expect(await exited).toBe(0);
+
+    const same = await run(containertsdBin, ["--root", join(dir, "x"), "--state", join(dir, "y", "..", "x"), "--address", join(dir, "x.sock"), "--config", "/dev/null"]);
+    expect(same.code).toBe(1);
+    expect(same.stderr).toMatch(/root and state must be different paths/);
+  });
+
   it("reads containerd's TOML config: address, disabled plugins, unknown keys warned", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ctsd-cfg-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
