@@ -2,13 +2,14 @@
  * The daemon's listeners: the gRPC server on the main unix socket and the ttrpc server on
  * `<address>.ttrpc`, fed by the initialized plugins.
  */
-import { Server, ServerCredentials, status as Status, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { status as Status, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { createTtrpcServer, type TtrpcServer } from "@containerts/ttrpc";
 import { PluginType, type PluginSet } from "@containerts/plugin-registry";
 import type { GrpcServicePlugin } from "@containerts/namespaces/grpc";
 import type { DaemonConfig } from "./config.js";
 import type { DaemonLogger } from "./log.js";
 import { prepareSocket, secureSocket } from "./socket.js";
+import { GrpcServer } from "./h2/grpc.js";
 
 /** The instance of an `io.containerd.ttrpc.v1` plugin (or any plugin that serves ttrpc). */
 export interface TtrpcServicePlugin {
@@ -61,7 +62,7 @@ function instrument(def: ServiceDefinition, impl: UntypedServiceImplementation, 
 
 /** Running listeners. */
 export interface Listeners {
-  readonly grpc: Server;
+  readonly grpc: GrpcServer;
   readonly ttrpc: TtrpcServer;
   /** Stops accepting, lets in-flight calls finish for up to `graceMs`, then cuts the rest. */
   shutdown(graceMs: number): Promise<void>;
@@ -69,9 +70,9 @@ export interface Listeners {
 
 /** Builds the servers from the plugin set and listens on the configured sockets. */
 export async function listen(config: DaemonConfig, plugins: PluginSet, log: DaemonLogger): Promise<Listeners> {
-  const grpc = new Server({
-    "grpc.max_receive_message_length": config.grpc.maxRecvMessageSize,
-    "grpc.max_send_message_length": config.grpc.maxSendMessageSize,
+  const grpc = new GrpcServer({
+    maxReceiveMessageLength: config.grpc.maxRecvMessageSize,
+    maxSendMessageLength: config.grpc.maxSendMessageSize,
   });
   const ttrpc = createTtrpcServer({ onError: (err) => log.warn("ttrpc connection error", { error: err }) });
   for (const r of plugins) {
@@ -89,9 +90,7 @@ export async function listen(config: DaemonConfig, plugins: PluginSet, log: Daem
   log.info("serving...", { address: config.ttrpc.address });
 
   await prepareSocket(config.grpc.address);
-  await new Promise<void>((resolve, reject) =>
-    grpc.bindAsync(`unix://${config.grpc.address}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
+  await grpc.listen(config.grpc.address);
   await secureSocket(config.grpc.address, config.grpc.uid, config.grpc.gid);
   log.info("serving...", { address: config.grpc.address });
 

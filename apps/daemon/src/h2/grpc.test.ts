@@ -1,0 +1,289 @@
+/**
+ * The daemon's HTTP/2 gRPC server against grpc-js's client (nghttp2 underneath: Huffman-coded, indexed
+ * headers) and raw sockets. The stock ctr (a Go client) drives it in the daemon's integration tests and
+ * the conformance script.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  status,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ServiceDefinition,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { bidiStream, serverStream, unary } from "@containerts/namespaces/grpc";
+import { NotFoundError } from "@containerts/errdefs";
+import { GrpcServer, encodeGrpcMessage, parseTimeout } from "./grpc.js";
+import { HpackDecoder, huffmanCodes } from "./hpack.js";
+
+const json = {
+  serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+  deserialize: (b: Buffer) => JSON.parse(b.toString()) as unknown,
+};
+function method(name: string, requestStream: boolean, responseStream: boolean) {
+  return {
+    path: `/test.v1.Test/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: json.serialize,
+    requestDeserialize: json.deserialize,
+    responseSerialize: json.serialize,
+    responseDeserialize: json.deserialize,
+    originalName: name,
+  };
+}
+const def = {
+  Echo: method("Echo", false, false),
+  Fail: method("Fail", false, false),
+  Slow: method("Slow", false, false),
+  Many: method("Many", false, true),
+  Sum: method("Sum", true, true),
+} as unknown as ServiceDefinition;
+
+type Req = { s?: string; n?: number; size?: number; ms?: number };
+interface TestClient extends Client {
+  Echo(r: Req, md: Metadata, o: object, cb: (e: ServiceError | null, r: Req) => void): void;
+  Fail(r: Req, cb: (e: ServiceError | null, r: Req) => void): void;
+  Slow(r: Req, md: Metadata, o: object, cb: (e: ServiceError | null, r: Req) => void): void;
+  Many(r: Req): ClientReadableStream<Req>;
+  Sum(): ClientDuplexStream<Req, Req>;
+}
+const Ctor = makeGenericClientConstructor(def, "Test") as unknown as new (addr: string, creds: ReturnType<typeof credentials.createInsecure>, opts?: object) => TestClient;
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+let cancelledSeen = 0;
+async function start(max = 4 << 20): Promise<{ server: GrpcServer; client: TestClient; sock: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "h2grpc-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const server = new GrpcServer({ maxReceiveMessageLength: max, maxSendMessageLength: max });
+  server.addService(def, {
+    echo: unary(async (req: Req, ctx) => ({ s: `${ctx.namespace ?? "-"}:${req.s ?? ""}` })),
+    fail: unary(async (req: Req) => {
+      throw new NotFoundError(`no such thing: ${req.s ?? ""}`, { bare: true });
+    }),
+    slow: unary(async (req: Req, ctx) => {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, req.ms ?? 0);
+        ctx.signal.addEventListener("abort", () => {
+          cancelledSeen++;
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      return { s: "slept" };
+    }),
+    many: serverStream(async (req: Req, _ctx, send) => {
+      for (let i = 0; i < (req.n ?? 0); i++) await send({ n: i, s: "x".repeat(req.size ?? 0) });
+    }),
+    sum: bidiStream(async (reqs: AsyncIterable<Req>, _ctx, send) => {
+      let total = 0;
+      for await (const r of reqs) {
+        total += (r.s ?? "").length;
+        await send({ n: total });
+      }
+    }),
+  });
+  const sock = join(dir, "s.sock");
+  await server.listen(sock);
+  const client = new Ctor(`unix://${sock}`, credentials.createInsecure(), { "grpc.max_receive_message_length": 64 << 20, "grpc.max_send_message_length": 64 << 20 });
+  cleanups.push(() => {
+    client.close();
+    server.forceShutdown();
+  });
+  return { server, client, sock };
+}
+
+function echo(c: TestClient, s: string, md = new Metadata(), opts: object = {}): Promise<Req> {
+  return new Promise((resolve, reject) => c.Echo({ s }, md, opts, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+describe("HPACK", () => {
+  it("derives RFC 7541's Huffman codes from the code lengths", () => {
+    const c = huffmanCodes();
+    expect(c).toHaveLength(257);
+    expect(c[0]).toEqual({ code: 0x1ff8, length: 13 });
+    expect(c[48]).toEqual({ code: 0x0, length: 5 }); // '0'
+    expect(c[97]).toEqual({ code: 0x3, length: 5 }); // 'a'
+    expect(c[92]).toEqual({ code: 0x7fff0, length: 19 }); // '\'
+    expect(c[203]).toEqual({ code: 0x7ffffde, length: 27 });
+    expect(c[255]).toEqual({ code: 0x3ffffee, length: 26 });
+    expect(c[256]).toEqual({ code: 0x3fffffff, length: 30 }); // EOS
+    expect(c.reduce((k, x) => k + 2 ** -x.length, 0)).toBe(1); // a complete prefix code
+  });
+
+  it("decodes RFC 7541 C.4 (requests with Huffman coding) and keeps the dynamic table across blocks", () => {
+    const d = new HpackDecoder();
+    const hex = (s: string) => Buffer.from(s.replace(/\s/g, ""), "hex");
+    expect(d.decode(hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff"))).toEqual([
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":path", "/"],
+      [":authority", "www.example.com"],
+    ]);
+    expect(d.decode(hex("8286 84be 5886 a8eb 1064 9cbf"))).toEqual([
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":path", "/"],
+      [":authority", "www.example.com"],
+      ["cache-control", "no-cache"],
+    ]);
+    expect(d.decode(hex("8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf"))).toEqual([
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":path", "/index.html"],
+      [":authority", "www.example.com"],
+      ["custom-key", "custom-value"],
+    ]);
+  });
+
+  it("refuses bad blocks: index out of range, bad padding, table size over the limit", () => {
+    expect(() => new HpackDecoder().decode(Buffer.from([0xbe]))).toThrow(/out of the table/);
+    expect(() => new HpackDecoder().decode(Buffer.from([0x80]))).toThrow(/index 0/);
+    // A Huffman string whose padding is not all ones.
+    expect(() => new HpackDecoder().decode(Buffer.from([0x00, 0x81, 0x00, 0x00]))).toThrow(/huffman/);
+    expect(() => new HpackDecoder(4096).decode(Buffer.from([0x3f, 0xe2, 0x1f]))).toThrow(/over the limit/);
+  });
+});
+
+describe("gRPC server", () => {
+  it("serves unary calls with metadata, Huffman-coded headers and percent-encoded status messages", async () => {
+    const { client } = await start();
+    const md = new Metadata();
+    md.set("containerd-namespace", "ns-1");
+    md.set("x-all", Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("").trim());
+    expect(await echo(client, "hello", md)).toEqual({ s: "ns-1:hello" });
+    for (let i = 0; i < 50; i++) expect(await echo(client, `n${i}`, md)).toEqual({ s: `ns-1:n${i}` }); // indexed headers
+    const err = await new Promise<ServiceError>((resolve) => client.Fail({ s: "ünï 100%" }, (e) => resolve(e!)));
+    expect(err.code).toBe(status.NOT_FOUND);
+    expect(err.details).toBe("no such thing: ünï 100%");
+  });
+
+  it("answers UNIMPLEMENTED for unknown services and methods", async () => {
+    const { sock } = await start();
+    const other = makeGenericClientConstructor(
+      { Nope: { ...method("Nope", false, false) }, Gone: { ...method("Gone", false, false), path: "/other.v1.Other/Gone" } } as unknown as ServiceDefinition,
+      "X",
+    ) as unknown as new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, (r: Req, cb: (e: ServiceError | null) => void) => void>;
+    const c = new other(`unix://${sock}`, credentials.createInsecure());
+    cleanups.push(() => c.close());
+    const e1 = await new Promise<ServiceError>((resolve) => c.Nope!({}, (e) => resolve(e!)));
+    expect(e1.code).toBe(status.UNIMPLEMENTED);
+    expect(e1.details).toBe("unknown method Nope for service test.v1.Test");
+    const e2 = await new Promise<ServiceError>((resolve) => c.Gone!({}, (e) => resolve(e!)));
+    expect(e2.code).toBe(status.UNIMPLEMENTED);
+    expect(e2.details).toBe("unknown service other.v1.Other");
+  });
+
+  it("streams responses larger than the flow-control windows, in order", async () => {
+    const { client } = await start();
+    const got: number[] = [];
+    let bytes = 0;
+    await new Promise<void>((resolve, reject) => {
+      const s = client.Many({ n: 200, size: 50_000 });
+      s.on("data", (r: Req) => {
+        got.push(r.n!);
+        bytes += r.s!.length;
+      });
+      s.on("error", reject);
+      s.on("end", () => resolve());
+    });
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(bytes).toBe(200 * 50_000);
+  });
+
+  it("takes streamed requests larger than the stream window (bidi), and many calls at once", async () => {
+    const { client } = await start(8 << 20);
+    const results = await Promise.all(
+      [3 << 20, 10, 100_000].map(
+        (size) =>
+          new Promise<number[]>((resolve, reject) => {
+            const s = client.Sum();
+            const out: number[] = [];
+            s.on("data", (r: Req) => out.push(r.n!));
+            s.on("error", reject);
+            s.on("end", () => resolve(out));
+            s.write({ s: "a".repeat(size) });
+            s.write({ s: "bb" });
+            s.end();
+          }),
+      ),
+    );
+    expect(results).toEqual([
+      [3 << 20, (3 << 20) + 2],
+      [10, 12],
+      [100_000, 100_002],
+    ]);
+    const many = await Promise.all(Array.from({ length: 100 }, (_, i) => echo(client, String(i))));
+    expect(many.map((r) => r.s)).toEqual(Array.from({ length: 100 }, (_, i) => `-:${i}`));
+  });
+
+  it("refuses a request over the size limit with RESOURCE_EXHAUSTED and keeps serving", async () => {
+    const { client } = await start(1000);
+    const err = await echo(client, "x".repeat(5000)).catch((e: ServiceError) => e);
+    expect((err as ServiceError).code).toBe(status.RESOURCE_EXHAUSTED);
+    expect((err as ServiceError).details).toMatch(/received message larger than max \(\d+ vs\. 1000\)/);
+    expect(await echo(client, "ok")).toEqual({ s: "-:ok" });
+  });
+
+  it("ends a call at its deadline with DEADLINE_EXCEEDED and aborts the handler's context", async () => {
+    const { client } = await start();
+    const before = cancelledSeen;
+    const err = await new Promise<ServiceError>((resolve) => client.Slow({ ms: 5000 }, new Metadata(), { deadline: Date.now() + 200 }, (e) => resolve(e!)));
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    for (let i = 0; i < 50 && cancelledSeen === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(cancelledSeen).toBe(before + 1);
+    expect(parseTimeout("100m")).toBe(100);
+    expect(parseTimeout("2S")).toBe(2000);
+    expect(parseTimeout("1H")).toBe(3_600_000);
+    expect(parseTimeout("x")).toBeUndefined();
+    expect(encodeGrpcMessage("a%b\n")).toBe("a%25b%0A");
+  });
+
+  it("aborts the handler's context when the client cancels", async () => {
+    const { client, server } = await start();
+    const before = cancelledSeen;
+    const call = client.Slow({ ms: 10_000 }, new Metadata(), {}, () => undefined) as unknown as { cancel(): void };
+    for (let i = 0; i < 50 && server.activeCalls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    call.cancel();
+    for (let i = 0; i < 100 && cancelledSeen === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(cancelledSeen).toBe(before + 1);
+    expect(server.activeCalls).toBe(0);
+    expect(await echo(client, "after")).toEqual({ s: "-:after" });
+  });
+
+  it("shuts down gracefully: the call in flight completes, then the connection closes", async () => {
+    const { client, server } = await start();
+    const slow = new Promise<Req>((resolve, reject) => client.Slow({ ms: 300 }, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))));
+    for (let i = 0; i < 50 && server.activeCalls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const done = new Promise<void>((resolve) => server.tryShutdown(resolve));
+    expect(await slow).toEqual({ s: "slept" });
+    await done;
+    expect(server.activeCalls).toBe(0);
+  });
+
+  it("closes a connection that does not speak HTTP/2, and serves the next one", async () => {
+    const { client, sock } = await start();
+    const closed = await new Promise<string>((resolve) => {
+      const s = connect(sock);
+      let got = "";
+      s.on("data", (b: Buffer) => (got += b.toString("latin1")));
+      s.on("close", () => resolve(got));
+      s.on("error", () => undefined);
+      s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    });
+    expect(closed).toContain("bad connection preface"); // in the GOAWAY's debug data
+    expect(await echo(client, "still")).toEqual({ s: "-:still" });
+  });
+});
