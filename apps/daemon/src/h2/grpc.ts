@@ -186,8 +186,7 @@ export class ServerCall extends EventEmitter {
     const prefix = Buffer.allocUnsafe(5);
     prefix[0] = 0;
     prefix.writeUInt32BE(body.length, 1);
-    this.#stream.write(prefix);
-    return this.#stream.write(body);
+    return this.#stream.write(prefix, body);
   }
 
   /** Ends the call with OK. */

@@ -108,10 +108,12 @@ export class H2Stream {
   }
 
   /** Queues response body bytes; false when the caller should wait for onDrain. */
-  write(data: Buffer): boolean {
+  write(...data: Buffer[]): boolean {
     if (this.localClosed || this.aborted) return true;
-    this.queue.push(data);
-    this.queued += data.length;
+    for (const d of data) {
+      this.queue.push(d);
+      this.queued += d.length;
+    }
     this.session.flushStream(this);
     const ok = this.queued < STREAM_HIGH_WATER && this.session.socketWritable();
     if (!ok) this.needDrain = true;
@@ -280,17 +282,24 @@ export class H2Session {
         this.#blocked.add(s);
         return;
       }
-      let chunk = s.queue[0]!;
-      if (chunk.length > room) {
-        s.queue[0] = chunk.subarray(room);
-        chunk = chunk.subarray(0, room);
-      } else {
-        s.queue.shift();
+      // One DATA frame of up to `room` bytes, from as many queued chunks as fit.
+      const parts: Buffer[] = [];
+      let len = 0;
+      while (s.queue.length > 0 && len < room) {
+        let chunk = s.queue[0]!;
+        if (chunk.length > room - len) {
+          s.queue[0] = chunk.subarray(room - len);
+          chunk = chunk.subarray(0, room - len);
+        } else {
+          s.queue.shift();
+        }
+        parts.push(chunk);
+        len += chunk.length;
       }
-      s.queued -= chunk.length;
-      s.sendWindow -= chunk.length;
-      this.#sendWindow -= chunk.length;
-      this.#frame(FrameType.Data, 0, s.id, chunk);
+      s.queued -= len;
+      s.sendWindow -= len;
+      this.#sendWindow -= len;
+      this.#frame(FrameType.Data, 0, s.id, parts.length === 1 ? parts[0] : Buffer.concat(parts, len));
     }
     this.#blocked.delete(s);
     if (s.trailers !== undefined && !s.localClosed) {
