@@ -155,6 +155,15 @@ describe("HPACK", () => {
     expect(() => new HpackDecoder().decode(Buffer.from([0x00, 0x81, 0x00, 0x00]))).toThrow(/huffman/);
     expect(() => new HpackDecoder(4096).decode(Buffer.from([0x3f, 0xe2, 0x1f]))).toThrow(/over the limit/);
   });
+
+  it("bounds the decoded header list: one-byte references to a big table entry cannot amplify", () => {
+    const value = "v".repeat(3000);
+    // Literal with incremental indexing, new name "k", value length 3000 (= 127 + 57 + 22·128 as an HPACK
+    // integer: 0x7f, 0x80|57, 22), then ten references to it (dynamic index 62, 0x80|62).
+    const block = Buffer.concat([Buffer.from([0x40, 0x01, 0x6b, 0x7f, 0x80 | 57, 22]), Buffer.from(value), Buffer.alloc(10, 0x80 | 62)]);
+    expect(new HpackDecoder(4096).decode(block)).toHaveLength(11);
+    expect(() => new HpackDecoder(4096, 20_000).decode(block)).toThrow(/header list larger than 20000 bytes/);
+  });
 });
 
 describe("gRPC server", () => {

@@ -123,9 +123,13 @@ export class HpackDecoder {
   #buf: Uint8Array = new Uint8Array(0);
   #pos = 0;
 
-  constructor(limit = 4096) {
+  /** The largest decoded header list accepted (names, values and 32 per field, as RFC 9113 counts it). */
+  readonly #maxList: number;
+
+  constructor(limit = 4096, maxList = 16 << 20) {
     this.#limit = limit;
     this.#max = limit;
+    this.#maxList = maxList;
   }
 
   /** Decodes one complete header block into `[name, value]` pairs, in order. */
@@ -133,17 +137,23 @@ export class HpackDecoder {
     this.#buf = block;
     this.#pos = 0;
     const out: [string, string][] = [];
+    let listSize = 0;
+    const push = (name: string, value: string) => {
+      listSize += name.length + value.length + 32;
+      if (listSize > this.#maxList) throw new HpackError(`header list larger than ${this.#maxList} bytes`);
+      out.push([name, value]);
+    };
     while (this.#pos < block.length) {
       const b = block[this.#pos]!;
       if (b & 0x80) {
         const e = this.#entry(this.#int(7));
-        out.push([e[0], e[1]]);
+        push(e[0], e[1]);
       } else if (b & 0x40) {
         const idx = this.#int(6);
         const name = idx === 0 ? this.#string() : this.#entry(idx)[0];
         const value = this.#string();
         this.#add(name, value);
-        out.push([name, value]);
+        push(name, value);
       } else if (b & 0x20) {
         const max = this.#int(5);
         if (max > this.#limit) throw new HpackError(`table size update ${max} over the limit ${this.#limit}`);
@@ -152,7 +162,7 @@ export class HpackDecoder {
       } else {
         const idx = this.#int(4);
         const name = idx === 0 ? this.#string() : this.#entry(idx)[0];
-        out.push([name, this.#string()]);
+        push(name, this.#string());
       }
     }
     this.#buf = new Uint8Array(0);

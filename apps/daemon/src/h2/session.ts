@@ -49,6 +49,8 @@ const STREAM_WINDOW = 1 << 20;
 /** Our connection receive window; credited back as soon as data arrives (the streams bound buffering). */
 const CONNECTION_WINDOW = 1 << 24;
 const MAX_FRAME = 16_384;
+/** The largest header block (before decoding) accepted across HEADERS and CONTINUATION frames. */
+const MAX_HEADER_BLOCK = 1 << 20;
 /** Queued outgoing bytes of one stream above which write() asks the caller to wait for 'drain'. */
 const STREAM_HIGH_WATER = 64 * 1024;
 /** Buffered socket bytes above which streams wait for the socket to drain. */
@@ -159,7 +161,7 @@ export class H2Session {
   #sendWindow = DEFAULT_WINDOW;
   #connUncredited = 0;
   /** A header block waiting for CONTINUATION frames. */
-  #partial: { id: number; flags: number; chunks: Buffer[] } | undefined;
+  #partial: { id: number; flags: number; chunks: Buffer[]; size: number } | undefined;
   #corked = false;
   #blocked = new Set<H2Stream>();
   #goaway = false;
@@ -412,7 +414,9 @@ export class H2Session {
         return this.#onHeaders(flags, id, p);
       case FrameType.Continuation: {
         if (this.#partial === undefined) throw new ConnectionError(H2Error.ProtocolError, "unexpected CONTINUATION");
-        this.#partial.chunks.push(p);
+        this.#partial.chunks.push(Buffer.from(p));
+        this.#partial.size += p.length;
+        if (this.#partial.size > MAX_HEADER_BLOCK) throw new ConnectionError(H2Error.ProtocolError, "header block too large");
         if (flags & END_HEADERS) {
           const { id: sid, flags: hflags, chunks } = this.#partial;
           this.#partial = undefined;
@@ -500,7 +504,7 @@ export class H2Session {
     if (start > end) throw new ConnectionError(H2Error.ProtocolError, "bad HEADERS padding");
     const block = p.subarray(start, end);
     if (flags & END_HEADERS) this.#onHeaderBlock(id, flags, block);
-    else this.#partial = { id, flags, chunks: [Buffer.from(block)] };
+    else this.#partial = { id, flags, chunks: [Buffer.from(block)], size: block.length };
   }
 
   #onHeaderBlock(id: number, flags: number, block: Buffer): void {
