@@ -22,7 +22,28 @@ import {
 import { bidiStream, serverStream, unary } from "@containerts/namespaces/grpc";
 import { NotFoundError } from "@containerts/errdefs";
 import { GrpcServer, encodeGrpcMessage, parseTimeout } from "./grpc.js";
-import { HpackDecoder, huffmanCodes } from "./hpack.js";
+import { HpackDecoder, encodeHeaders, huffmanCodes } from "./hpack.js";
+
+/** An HTTP/2 frame as bytes. */
+function frame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id, 5);
+  return Buffer.concat([h, payload]);
+}
+
+/** Splits received bytes into frames. */
+function frames(buf: Buffer): { type: number; flags: number; id: number; payload: Buffer }[] {
+  const out = [];
+  for (let off = 0; off + 9 <= buf.length; ) {
+    const len = buf.readUIntBE(off, 3);
+    out.push({ type: buf[off + 3]!, flags: buf[off + 4]!, id: buf.readUInt32BE(off + 5), payload: buf.subarray(off + 9, off + 9 + len) });
+    off += 9 + len;
+  }
+  return out;
+}
 
 const json = {
   serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
@@ -280,6 +301,46 @@ describe("gRPC server", () => {
     expect(await slow).toEqual({ s: "slept" });
     await done;
     expect(server.activeCalls).toBe(0);
+  });
+
+  it("resets a stream whose client ignores the flow-control window (FLOW_CONTROL_ERROR)", async () => {
+    const { client, sock } = await start(16 << 20);
+    const got = await new Promise<Buffer>((resolve) => {
+      const s = connect(sock);
+      const chunks: Buffer[] = [];
+      s.on("data", (b: Buffer) => {
+        chunks.push(b);
+        if (frames(Buffer.concat(chunks)).some((f) => f.type === 3 && f.id === 1)) s.end();
+      });
+      const timer = setTimeout(() => s.destroy(), 5000); // no RST_STREAM by then: the check below fails
+      s.on("close", () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks));
+      });
+      s.on("error", () => undefined);
+      const headers = encodeHeaders([
+        [":method", "POST"],
+        [":scheme", "http"],
+        [":path", "/test.v1.Test/Echo"],
+        [":authority", "x"],
+        ["content-type", "application/grpc"],
+      ]);
+      const out: Buffer[] = [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, headers)];
+      // One complete message (it waits for the end of the request, so nothing more is credited back),
+      // then the start of a 4 MiB one, sent past the 1 MiB window without waiting for WINDOW_UPDATE.
+      const first = Buffer.from(JSON.stringify({ s: "x" }));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(first.length, 1);
+      out.push(frame(0, 0, 1, Buffer.concat([head, first])));
+      const big = Buffer.alloc(5);
+      big.writeUInt32BE(4 << 20, 1);
+      out.push(frame(0, 0, 1, big));
+      for (let i = 0; i < 70; i++) out.push(frame(0, 0, 1, Buffer.alloc(16_384, 0x61)));
+      s.write(Buffer.concat(out));
+    });
+    const rst = frames(got).find((f) => f.type === 3 && f.id === 1);
+    expect(rst?.payload.readUInt32BE(0)).toBe(3); // FLOW_CONTROL_ERROR
+    expect(await echo(client, "fine")).toEqual({ s: "-:fine" });
   });
 
   it("closes a connection that does not speak HTTP/2, and serves the next one", async () => {

@@ -93,6 +93,8 @@ export class H2Stream {
   needDrain = false;
   /** Received bytes not yet credited back to the client. */
   uncredited = 0;
+  /** What the client may still send on this stream (it may not go below zero). */
+  recvWindow = STREAM_WINDOW;
 
   constructor(
     readonly session: H2Session,
@@ -135,6 +137,7 @@ export class H2Stream {
     if (this.remoteClosed || this.aborted) return;
     if (this.uncredited >= STREAM_WINDOW / 4) {
       this.session.writeWindowUpdate(this.id, this.uncredited);
+      this.recvWindow += this.uncredited;
       this.uncredited = 0;
     }
   }
@@ -160,6 +163,8 @@ export class H2Session {
   #peerMaxFrame = MAX_FRAME;
   #sendWindow = DEFAULT_WINDOW;
   #connUncredited = 0;
+  /** What the client may still send on the connection. */
+  #recvWindow = CONNECTION_WINDOW;
   /** A header block waiting for CONTINUATION frames. */
   #partial: { id: number; flags: number; chunks: Buffer[]; size: number } | undefined;
   #corked = false;
@@ -533,14 +538,24 @@ export class H2Session {
   #onData(flags: number, id: number, p: Buffer): void {
     if (id === 0) throw new ConnectionError(H2Error.ProtocolError, "DATA on stream 0");
     // Connection-level credit at once (each stream's window bounds what it may buffer).
+    this.#recvWindow -= p.length;
+    if (this.#recvWindow < 0) throw new ConnectionError(H2Error.FlowControlError, "connection window exceeded");
     this.#connUncredited += p.length;
     if (this.#connUncredited >= CONNECTION_WINDOW / 4) {
       this.writeWindowUpdate(0, this.#connUncredited);
+      this.#recvWindow += this.#connUncredited;
       this.#connUncredited = 0;
     }
     const s = this.streams.get(id);
     if (s === undefined || s.remoteClosed) {
       if (id > this.#lastStreamId) throw new ConnectionError(H2Error.ProtocolError, `DATA on idle stream ${id}`);
+      return;
+    }
+    s.recvWindow -= p.length;
+    if (s.recvWindow < 0) {
+      // The client ignored our window: the stream ends (RFC 9113 §6.9) and its call is cancelled.
+      s.reset(H2Error.FlowControlError);
+      s.events?.onAbort();
       return;
     }
     let start = 0;
