@@ -2,7 +2,8 @@
  * tsctr against a real containerd 1.6 and against containertsd; its tables match the stock ctr's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ctr, startContainerd, startContainertsd, tsctr, type TestDaemon } from "@containerts/testkit";
+import { basename, dirname } from "node:path";
+import { ctr, run, startContainerd, startContainertsd, tsctr, tsctrBin, type TestDaemon } from "@containerts/testkit";
 
 describe.each([
   ["containerd 1.6", startContainerd],
@@ -22,6 +23,12 @@ describe.each([
     expect(r.stdout).toMatch(/Server:\n {2}Version: {2}\S+\n {2}Revision: \S+\n {2}UUID: [0-9a-f-]{36}/);
     const stock = await ctr(d, ["version"]);
     expect(/UUID: (\S+)/.exec(r.stdout)?.[1]).toBe(/UUID: (\S+)/.exec(stock.stdout)?.[1]);
+  });
+
+  it("takes a relative --address against its working directory, as ctr does", async () => {
+    const r = await run(tsctrBin, ["--address", basename(d.address), "version"], { cwd: dirname(d.address), timeoutMs: 20_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/UUID: [0-9a-f-]{36}/);
   });
 
   it("lists plugins exactly as ctr does", async () => {

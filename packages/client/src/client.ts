@@ -28,6 +28,7 @@ import { unpack, isUnpacked, type ImageRef, type UnpackOptions, type UnpackResul
 import { importArchive, type ArchiveSource, type ImportOptions, type ImportResult } from "./images/import.js";
 import { exportArchive, type ExportImage, type ExportOptions, type ExportResult } from "./images/export.js";
 import type { Writable } from "node:stream";
+import { resolve } from "node:path";
 
 /** The default address of containertsd. */
 export const DEFAULT_ADDRESS = "/run/containerts/containerts.sock";
@@ -65,12 +66,13 @@ export class Client {
   }
 
   /**
-   * Connects to the daemon at `address` (a unix socket path, optionally prefixed `unix://`) and waits
-   * until the connection is ready.
+   * Connects to the daemon at `address` (a unix socket path, optionally prefixed `unix://`; a relative
+   * path is taken against the working directory, as ctr does) and waits until the connection is ready.
    * @throws UnavailableError when nothing answers; DeadlineExceededError after the connect timeout.
    */
   static async connect(address: string = DEFAULT_ADDRESS, options: ClientOptions = {}): Promise<Client> {
-    const path = address.replace(/^unix:\/\//, "");
+    // grpc-js would read `unix://dir/sock` as authority `dir` and path `/sock`: always give it an absolute path.
+    const path = resolve(address.replace(/^unix:\/\//, ""));
     const channelOptions: ChannelOptions = {
       "grpc.max_receive_message_length": MAX_MESSAGE_SIZE,
       "grpc.max_send_message_length": MAX_MESSAGE_SIZE,
