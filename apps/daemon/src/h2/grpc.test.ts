@@ -343,6 +343,31 @@ describe("gRPC server", () => {
     expect(await echo(client, "fine")).toEqual({ s: "-:fine" });
   });
 
+  it("cancels the calls of a connection that goes away (client killed)", async () => {
+    const { client, server, sock } = await start();
+    const before = cancelledSeen;
+    const s = connect(sock);
+    s.on("error", () => undefined);
+    const headers = encodeHeaders([
+      [":method", "POST"],
+      [":scheme", "http"],
+      [":path", "/test.v1.Test/Slow"],
+      [":authority", "x"],
+      ["content-type", "application/grpc"],
+    ]);
+    const body = Buffer.from(JSON.stringify({ ms: 30_000 }));
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(body.length, 1);
+    s.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, headers), frame(0, 0x1, 1, Buffer.concat([head, body]))]));
+    for (let i = 0; i < 100 && server.activeCalls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.activeCalls).toBe(1);
+    s.destroy();
+    for (let i = 0; i < 100 && cancelledSeen === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(cancelledSeen).toBe(before + 1);
+    expect(server.activeCalls).toBe(0);
+    expect(await echo(client, "next")).toEqual({ s: "-:next" });
+  });
+
   it("closes a connection that does not speak HTTP/2, and serves the next one", async () => {
     const { client, sock } = await start();
     const closed = await new Promise<string>((resolve) => {
