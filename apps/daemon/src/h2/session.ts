@@ -239,15 +239,18 @@ export class H2Session {
     this.#socket.write(buf);
   }
 
-  #frame(type: FrameType, flags: number, id: number, payload?: Buffer): void {
-    const len = payload?.length ?? 0;
+  #frame(type: FrameType, flags: number, id: number, payload?: Buffer | Buffer[], length?: number): void {
+    const len = length ?? (payload === undefined ? 0 : Array.isArray(payload) ? payload.reduce((n, b) => n + b.length, 0) : payload.length);
     const h = Buffer.allocUnsafe(9);
     h.writeUIntBE(len, 0, 3);
     h[3] = type;
     h[4] = flags;
     h.writeUInt32BE(id, 5);
     this.#write(h);
-    if (payload !== undefined && len > 0) this.#write(payload);
+    if (payload === undefined || len === 0) return;
+    // Several parts go out as they are: the corked socket gathers them into one writev, no copy.
+    if (Array.isArray(payload)) for (const b of payload) this.#write(b);
+    else this.#write(payload);
   }
 
   writeHeaders(id: number, block: Buffer, endStream: boolean): void {
@@ -306,7 +309,7 @@ export class H2Session {
       s.queued -= len;
       s.sendWindow -= len;
       this.#sendWindow -= len;
-      this.#frame(FrameType.Data, 0, s.id, parts.length === 1 ? parts[0] : Buffer.concat(parts, len));
+      this.#frame(FrameType.Data, 0, s.id, parts, len);
     }
     this.#blocked.delete(s);
     if (s.trailers !== undefined && !s.localClosed) {
