@@ -255,6 +255,8 @@ describe("gRPC server", () => {
       [10, 12],
       [100_000, 100_002],
     ]);
+    const big = "u".repeat(3 << 20); // a unary request larger than the stream window
+    expect((await echo(client, big)).s).toBe(`-:${big}`);
     const many = await Promise.all(Array.from({ length: 100 }, (_, i) => echo(client, String(i))));
     expect(many.map((r) => r.s)).toEqual(Array.from({ length: 100 }, (_, i) => `-:${i}`));
   });
