@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +12,8 @@ import {
   type ContainerImage,
   type SpecContext,
   type SpecOpt,
+  devicesAt,
+  effectiveCapabilities,
   parseMountFlag,
   replaceOrAppendEnv,
   withAdditionalGIDs,
@@ -221,6 +224,46 @@ describe("spec options", () => {
     expect(processJson({ user: { uid: 0, gid: 0 }, cwd: "/", args: ["sh"], terminal: true, env: ["A=<&>"] })).toBe(
       '{"terminal":true,"user":{"uid":0,"gid":0},"args":["sh"],"env":["A=\\u003c\\u0026\\u003e"],"cwd":"/"}',
     );
+  });
+});
+
+describe("privileged and device options", () => {
+  it("names the effective capabilities of a process status, ignoring unknown bits", () => {
+    expect(effectiveCapabilities("Name:\tx\nCapEff:\t0000000000000005\n")).toEqual(["CAP_CHOWN", "CAP_DAC_READ_SEARCH"]);
+    const all = effectiveCapabilities("CapEff:\tffffffffffffffff\n");
+    expect(all).toHaveLength(41);
+    expect(all.at(-1)).toBe("CAP_CHECKPOINT_RESTORE");
+    expect(() => effectiveCapabilities("Name: x\n")).toThrow(/CapEff/);
+  });
+
+  it("reads device nodes as containerd's getDevices does", async () => {
+    expect(devicesAt("/dev/null")).toEqual([{ path: "/dev/null", type: "c", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 }]);
+    expect(devicesAt("/dev/null", "/dev/mynull")[0]?.path).toBe("/dev/mynull");
+    const dir = await mkdtemp(join(tmpdir(), "devs-"));
+    try {
+      // Devices in a tree, sorted by name; FIFOs, symlinks, plain files, `console` and the pts/shm/fd/mqueue
+      // directories are left out. (Tests run as root: mknod works.)
+      await mkdir(join(dir, "sub"));
+      await mkdir(join(dir, "pts"));
+      const mk = (args: string[]) => expect(spawnSync("mknod", args).status).toBe(0);
+      mk(["-m", "0640", join(dir, "zz"), "c", "1", "5"]);
+      mk(["-m", "0600", join(dir, "sub", "blk"), "b", "7", "300"]);
+      mk([join(dir, "pts", "0"), "c", "136", "0"]);
+      mk([join(dir, "console"), "c", "5", "1"]);
+      mk([join(dir, "fifo"), "p"]);
+      await writeFile(join(dir, "plain"), "");
+      await symlink("/dev/null", join(dir, "link"));
+      expect(devicesAt(dir)).toEqual([
+        { path: join(dir, "sub", "blk"), type: "b", major: 7, minor: 300, fileMode: 0o600, uid: 0, gid: 0 },
+        { path: join(dir, "zz"), type: "c", major: 1, minor: 5, fileMode: 0o640, uid: 0, gid: 0 },
+      ]);
+      expect(devicesAt(dir, "/c").map((d) => d.path)).toEqual(["/c/sub/blk", "/c/zz"]);
+      expect(() => devicesAt(join(dir, "nope"))).toThrow(`error stating device path: stat ${join(dir, "nope")}: no such file or directory`);
+      expect(() => devicesAt(join(dir, "link2"))).toThrow(/no such file/);
+      expect(() => devicesAt(join(dir, "link"))).toThrow("not a device node");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -4,7 +4,8 @@
  * that resolve users and groups mount the container's snapshot read-only on the client and read its
  * `/etc/passwd` and `/etc/group`, as containerd's Go client does.
  */
-import { isAbsolute, normalize as normalizePath } from "node:path";
+import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, isAbsolute, join, normalize as normalizePath } from "node:path";
 import type { Descriptor, Provider } from "@containerts/content";
 import { InvalidArgumentError, NotFoundError } from "@containerts/errdefs";
 import { isConfigType, type PlatformMatchComparer, config as imageConfigDescriptor, defaultPlatformMatcher, readImageConfig } from "@containerts/images";
@@ -323,6 +324,200 @@ export function withCPUCFS(quota: number, period: number): SpecOpt {
     s.linux ??= {};
     const r = (s.linux.resources ??= {});
     r.cpu = { ...(r.cpu ?? {}), quota, period };
+  };
+}
+
+/** Capability names by bit number, as containerd 1.6 knows them (Linux 5.9). */
+const CAPABILITIES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+  "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+  "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+] as const;
+
+/**
+ * The names of the effective capabilities in a `/proc/<pid>/status` text (its `CapEff` bitmap), in bit
+ * order; bits with no known name are left out (containerd's `cap.Current`).
+ */
+export function effectiveCapabilities(status: string): string[] {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(status);
+  if (m === null) throw new InvalidArgumentError("no CapEff line in the process status");
+  const bits = BigInt(`0x${m[1]}`);
+  return CAPABILITIES.filter((_, i) => ((bits >> BigInt(i)) & 1n) === 1n);
+}
+
+/** Gives the process every capability the caller has (containerd's `WithAllCurrentCapabilities`). */
+export const withAllCurrentCapabilities: SpecOpt = (sc, s) => withCapabilities(effectiveCapabilities(readFileSync("/proc/self/status", "utf8")))(sc, s);
+
+/** Sets the masked paths (undefined: none, and the member is left out). */
+export function withMaskedPaths(paths: readonly string[] | undefined): SpecOpt {
+  return (_sc, s) => {
+    s.linux ??= {};
+    if (paths === undefined) delete s.linux.maskedPaths;
+    else s.linux.maskedPaths = [...paths];
+  };
+}
+
+/** Sets the read-only paths (undefined: none, and the member is left out). */
+export function withReadonlyPaths(paths: readonly string[] | undefined): SpecOpt {
+  return (_sc, s) => {
+    s.linux ??= {};
+    if (paths === undefined) delete s.linux.readonlyPaths;
+    else s.linux.readonlyPaths = [...paths];
+  };
+}
+
+function writeable(type: string): SpecOpt {
+  return (_sc, s) => {
+    for (const m of s.mounts ?? []) if (m.type === type && m.options !== undefined) m.options = m.options.map((o) => (o === "ro" ? "rw" : o));
+  };
+}
+
+/** Makes sysfs mounts writeable. */
+export const withWriteableSysfs: SpecOpt = writeable("sysfs");
+
+/** Makes cgroup mounts writeable. */
+export const withWriteableCgroupfs: SpecOpt = writeable("cgroup");
+
+/** Sets the process's SELinux label ("" leaves the member out). */
+export function withSelinuxLabel(label: string): SpecOpt {
+  return (_sc, s) => {
+    const p = setProcess(s);
+    if (label === "") delete p.selinuxLabel;
+    else p.selinuxLabel = label;
+  };
+}
+
+/** Sets the process's AppArmor profile ("" leaves the member out). */
+export function withApparmorProfile(profile: string): SpecOpt {
+  return (_sc, s) => {
+    const p = setProcess(s);
+    if (profile === "") delete p.apparmorProfile;
+    else p.apparmorProfile = profile;
+  };
+}
+
+/** Removes the seccomp profile. */
+export const withSeccompUnconfined: SpecOpt = (_sc, s) => {
+  s.linux ??= {};
+  delete s.linux.seccomp;
+};
+
+/**
+ * A privileged container (containerd's `WithPrivileged`): every current capability, no masked or
+ * read-only paths, writeable sysfs and cgroupfs, no SELinux label, AppArmor profile or seccomp profile.
+ */
+export const withPrivileged: SpecOpt = async (sc, s) => {
+  for (const o of [
+    withAllCurrentCapabilities,
+    withMaskedPaths(undefined),
+    withReadonlyPaths(undefined),
+    withWriteableSysfs,
+    withWriteableCgroupfs,
+    withSelinuxLabel(""),
+    withApparmorProfile(""),
+    withSeccompUnconfined,
+  ]) {
+    await o(sc, s);
+  }
+};
+
+/** Allows read, write and mknod on every device (the device cgroup rules become one allow-all rule). */
+export const withAllDevicesAllowed: SpecOpt = (_sc, s) => {
+  s.linux ??= {};
+  (s.linux.resources ??= {}).devices = [{ allow: true, access: "rwm" }];
+};
+
+/** A device node as the spec's `linux.devices` holds it (members in Go's order). */
+export interface SpecDevice {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+/** The device node at `path`, or undefined when it is not one (or a FIFO, or gone). */
+function deviceAt(path: string): SpecDevice | undefined {
+  let st;
+  try {
+    st = lstatSync(path, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : undefined;
+  if (type === undefined) return undefined;
+  const rdev = st.rdev;
+  // glibc's gnu_dev_major / gnu_dev_minor.
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return { path, type, major, minor, fileMode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
+}
+
+/** Directories of /dev that never hold devices to pass on (containerd's list). */
+const SKIPPED_DEVICE_DIRS = new Set(["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"]);
+
+/**
+ * The device nodes at `path`: the node itself, or every node under a directory (sorted by name, skipping
+ * {@link SKIPPED_DEVICE_DIRS} and `console`), with paths moved under `containerPath` when it is given
+ * (containerd's `getDevices`).
+ */
+export function devicesAt(path: string, containerPath = ""): SpecDevice[] {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new InvalidArgumentError(`error stating device path: stat ${path}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`, { bare: true });
+  }
+  if (!st.isDirectory()) {
+    const d = deviceAt(path);
+    if (d === undefined) throw new InvalidArgumentError("not a device node", { bare: true });
+    if (containerPath !== "") d.path = containerPath;
+    return [d];
+  }
+  const out: SpecDevice[] = [];
+  const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.isDirectory()) {
+      if (SKIPPED_DEVICE_DIRS.has(e.name)) continue;
+      out.push(...devicesAt(join(path, e.name), containerPath === "" ? "" : join(containerPath, basename(e.name))));
+      continue;
+    }
+    if (e.name === "console") continue;
+    const d = deviceAt(join(path, e.name));
+    if (d === undefined) continue;
+    if (containerPath !== "") d.path = join(containerPath, basename(e.name));
+    out.push(d);
+  }
+  return out;
+}
+
+/** Adds every device node of the host's /dev (containerd's `WithHostDevices`). */
+export const withHostDevices: SpecOpt = (_sc, s) => {
+  s.linux ??= {};
+  s.linux.devices = [...(s.linux.devices ?? []), ...(devicesAt("/dev") as unknown as Record<string, unknown>[])];
+};
+
+/**
+ * Adds the device node at `devicePath`, or every node under it, with a device cgroup rule allowing
+ * `permissions` for each (containerd's `WithDevices`).
+ */
+export function withDevices(devicePath: string, containerPath: string, permissions: string): SpecOpt {
+  return (_sc, s) => {
+    const devs = devicesAt(devicePath, containerPath);
+    s.linux ??= {};
+    const r = (s.linux.resources ??= {});
+    for (const d of devs) {
+      s.linux.devices = [...(s.linux.devices ?? []), d as unknown as Record<string, unknown>];
+      r.devices = [...(r.devices ?? []), { allow: true, type: d.type, major: d.major, minor: d.minor, access: permissions }];
+    }
   };
 }
 

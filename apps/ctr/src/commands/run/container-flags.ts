@@ -15,13 +15,16 @@ import {
   matcherFor,
   parseMountFlag,
   withAddedCapabilities,
+  withAllDevicesAllowed,
   withAnnotations,
   withCPUCFS,
   withCPUShares,
   withCgroup,
   withDefaultUnixDevices,
+  withDevices,
   withDroppedCapabilities,
   withEnv,
+  withHostDevices,
   withHostHostsFile,
   withHostNamespace,
   withHostResolvconf,
@@ -30,6 +33,7 @@ import {
   withMemoryLimit,
   withMounts,
   withNewPrivileges,
+  withPrivileged,
   withProcessArgs,
   withProcessCwd,
   withRootFSReadonly,
@@ -51,6 +55,8 @@ export interface ContainerFlags {
   readonly mount: string[];
   readonly netHost?: boolean;
   readonly readOnly?: boolean;
+  readonly privileged?: boolean;
+  readonly device: string[];
   readonly runtime: string;
   readonly tty?: boolean;
   readonly withNs: string[];
@@ -82,6 +88,7 @@ export function addContainerFlags(cmd: Command): Command {
     .option("--annotation <value>", "specify additional OCI annotations (e.g. foo=bar)", collect, [])
     .option("--mount <value>", "specify additional container mount (e.g. type=bind,src=/tmp,dst=/host,options=rbind:ro)", collect, [])
     .option("--net-host", "enable host networking for the container")
+    .option("--privileged", "run privileged container")
     .option("--read-only", "set the containers filesystem as readonly")
     .option("--runtime <name>", "runtime name", DEFAULT_RUNTIME)
     .option("-t, --tty", "allocate a TTY for the container")
@@ -89,6 +96,7 @@ export function addContainerFlags(cmd: Command): Command {
     .option("--pid-file <file>", "file path to write the task's pid")
     .option("--allow-new-privs", "turn off OCI spec's NoNewPrivileges feature flag")
     .option("--memory-limit <bytes>", "memory limit (in bytes) for the container")
+    .option("--device <path>", "file path to a device to add to the container; or a path to a directory tree of devices to add to the container", collect, [])
     .option("--cap-add <cap>", "add Linux capabilities (Set capabilities with 'CAP_' prefix)", collect, [])
     .option("--cap-drop <cap>", "drop Linux capabilities (Set capabilities with 'CAP_' prefix)", collect, [])
     .option("--cpu-quota <quota>", "Limit CPU CFS quota", "-1")
@@ -162,6 +170,7 @@ export async function newContainerFromFlags(
   if (f.cwd !== undefined && f.cwd !== "") opts.push(withProcessCwd(f.cwd));
   if (f.user !== undefined && f.user !== "") opts.push(withUser(f.user));
   if (f.tty) opts.push(withTTY);
+  if (f.privileged) opts.push(withPrivileged, withAllDevicesAllowed, withHostDevices);
   if (f.netHost) {
     opts.push(withHostNamespace("network"), withHostHostsFile, withHostResolvconf, withEnv([`HOSTNAME=${hostname()}`]));
   }
@@ -198,6 +207,7 @@ export async function newContainerFromFlags(
     const limit = int(f.memoryLimit, "memory-limit");
     if (limit !== 0) opts.push(withMemoryLimit(limit));
   }
+  for (const dev of f.device) opts.push(withDevices(dev, "", "rwm"));
   const labels = labelArgs(f.label);
   opts.push(withAnnotations(labels));
 

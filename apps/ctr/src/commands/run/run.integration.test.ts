@@ -231,6 +231,17 @@ describe.each([RUNC_V2, TSRUNC])("tsctr run and tasks with runtime %s", (runtime
     expect(isEmptyDir(f.fifoDir)).toBe(true);
     const both = await run(["--rm", "-d", f.image, "x4", "true"]);
     expect(both.stderr).toBe("ctr: flags --detach and --rm cannot be specified together\n");
+    for (const [dev, x] of [
+      ["/dev/nope", "x5"],
+      ["/dev/stdout", "x6"], // a symlink, not a device node
+    ] as const) {
+      // Different ids: the snapshot ctr prepared before the spec failed goes with its lease, at the next collection.
+      const stock = await f.ctr(["run", "--rm", "--device", dev, f.image, `${x}-stock`, "true"]);
+      const ours = await f.tsctr(["run", "--rm", "--device", dev, "--fifo-dir", f.fifoDir, f.image, x, "true"]);
+      expect(stock.code).toBe(1);
+      expect(ours.code).toBe(1);
+      expect(ours.stderr).toBe(stock.stderr);
+    }
   });
 });
 
@@ -255,6 +266,10 @@ describe("the spec tsctr writes", () => {
     ["containers create", ["containers", "create"], []],
     ["containers create with flags", ["containers", "create"], ["--env", "A=1", "--cwd", "/tmp", "--net-host", "-t", "--mount", "type=bind,src=/tmp,dst=/mnt,options=rbind:ro", "--label", "k=v", "--annotation", "a=b", "--cap-add", "CAP_SYS_ADMIN", "--cap-drop", "CAP_KILL", "--memory-limit", "1048576", "--read-only"]],
     ["run -d", ["run", "-d", "--null-io"], ["--env", "B=2", "--cpus", "0.5", "--cgroup", "/my/cg"]],
+    // Every capability of the caller, the host's /dev, writeable sysfs and cgroupfs, no masked paths.
+    ["run -d --privileged", ["run", "-d", "--null-io"], ["--privileged", "--net-host"]],
+    // One device, a directory tree of devices, each with its cgroup rule.
+    ["containers create --device", ["containers", "create"], ["--device", "/dev/null", "--device", "/dev/net", "--memory-limit", "1048576"]],
   ])("%s: byte for byte what the stock ctr writes, and the same record", async (_name, verb, flags) => {
     const args = ["sleep", "1000"];
     expect((await f.ctr([...verb, ...flags, f.image, "stock", ...args])).code).toBe(0);
