@@ -370,6 +370,35 @@ describe("gRPC server", () => {
     expect(await echo(client, "next")).toEqual({ s: "-:next" });
   });
 
+  it("survives random frames after a valid preface (each connection fails alone)", async () => {
+    const { client, sock } = await start();
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 60; round++) {
+      const parts: Buffer[] = [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0)];
+      for (let i = 0; i < 8; i++) {
+        const payload = Buffer.alloc(rand(64));
+        for (let j = 0; j < payload.length; j++) payload[j] = rand(256);
+        parts.push(frame(rand(11), rand(256), rand(4) === 0 ? 0 : 1 + 2 * rand(4), payload));
+      }
+      await new Promise<void>((resolve) => {
+        const s = connect(sock);
+        const t = setTimeout(() => s.destroy(), 300);
+        s.on("close", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        s.on("error", () => undefined);
+        s.on("data", () => undefined);
+        s.write(Buffer.concat(parts));
+      });
+    }
+    expect(await echo(client, "alive")).toEqual({ s: "-:alive" });
+  });
+
   it("closes a connection that does not speak HTTP/2, and serves the next one", async () => {
     const { client, sock } = await start();
     const closed = await new Promise<string>((resolve) => {
