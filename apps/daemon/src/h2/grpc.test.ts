@@ -217,7 +217,7 @@ describe("gRPC server", () => {
   });
 
   it("streams responses larger than the flow-control windows, in order", async () => {
-    const { client } = await start();
+    const { client, server } = await start();
     const got: number[] = [];
     let bytes = 0;
     await new Promise<void>((resolve, reject) => {
@@ -231,10 +231,11 @@ describe("gRPC server", () => {
     });
     expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(bytes).toBe(200 * 50_000);
+    expect(server.openStreams).toBe(0);
   });
 
   it("takes streamed requests larger than the stream window (bidi), and many calls at once", async () => {
-    const { client } = await start(8 << 20);
+    const { client, server } = await start(8 << 20);
     const results = await Promise.all(
       [3 << 20, 10, 100_000].map(
         (size) =>
@@ -259,6 +260,9 @@ describe("gRPC server", () => {
     expect((await echo(client, big)).s).toBe(`-:${big}`);
     const many = await Promise.all(Array.from({ length: 100 }, (_, i) => echo(client, String(i))));
     expect(many.map((r) => r.s)).toEqual(Array.from({ length: 100 }, (_, i) => `-:${i}`));
+    for (let i = 0; i < 50 && server.openStreams > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.openStreams).toBe(0);
+    expect(server.activeCalls).toBe(0);
   });
 
   it("refuses a request over the size limit with RESOURCE_EXHAUSTED and keeps serving", async () => {
@@ -292,6 +296,7 @@ describe("gRPC server", () => {
     for (let i = 0; i < 100 && cancelledSeen === before; i++) await new Promise((r) => setTimeout(r, 10));
     expect(cancelledSeen).toBe(before + 1);
     expect(server.activeCalls).toBe(0);
+    expect(server.openStreams).toBe(0);
     expect(await echo(client, "after")).toEqual({ s: "-:after" });
   });
 

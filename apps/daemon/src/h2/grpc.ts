@@ -456,6 +456,13 @@ export class GrpcServer {
     return this.#calls;
   }
 
+  /** HTTP/2 streams still open on all connections (for tests: none may stay once calls are done). */
+  get openStreams(): number {
+    let n = 0;
+    for (const s of this.#sessions) n += s.streams.size;
+    return n;
+  }
+
   /** Stops accepting; lets open calls finish (GOAWAY), then calls `done`. */
   tryShutdown(done: () => void): void {
     for (const s of this.#netServers) s.close();
