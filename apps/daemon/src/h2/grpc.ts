@@ -2,7 +2,7 @@
  * The daemon's gRPC server: gRPC over HTTP/2 (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md)
  * on the minimal HTTP/2 server of session.ts, on a unix socket.
  *
- * Why not @grpc/grpc-js's server: a containerd client makes many short calls (about 28 for one
+ * Why not @grpc/grpc-js's server: a containerd client makes many short calls (42 for one
  * `ctr run --rm`), and node:http2 plus grpc-js cost about 0.3 ms of the daemon's single thread per call
  * (docs/decisions.md §15 has the measurements). Service implementations are unchanged: they are the
  * grpc-js handler functions (`handleUnaryCall` & co.) built by `@containerts/namespaces/grpc`, called with
