@@ -34,6 +34,25 @@ function frame(type: number, flags: number, id: number, payload: Buffer = Buffer
   return Buffer.concat([h, payload]);
 }
 
+/** The client preface, an empty SETTINGS and HEADERS opening stream 1 for a gRPC call of `method`. */
+function rawRequestStart(method: string): Buffer[] {
+  const headers = encodeHeaders([
+    [":method", "POST"],
+    [":scheme", "http"],
+    [":path", `/test.v1.Test/${method}`],
+    [":authority", "x"],
+    ["content-type", "application/grpc"],
+  ]);
+  return [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, headers)];
+}
+
+/** A gRPC message: the 5-byte prefix (uncompressed, `length`) and `body`. */
+function grpcMessage(body: Buffer, length = body.length): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(length, 1);
+  return Buffer.concat([head, body]);
+}
+
 /** Splits received bytes into frames. */
 function frames(buf: Buffer): { type: number; flags: number; id: number; payload: Buffer }[] {
   const out = [];
@@ -325,23 +344,11 @@ describe("gRPC server", () => {
         resolve(Buffer.concat(chunks));
       });
       s.on("error", () => undefined);
-      const headers = encodeHeaders([
-        [":method", "POST"],
-        [":scheme", "http"],
-        [":path", "/test.v1.Test/Echo"],
-        [":authority", "x"],
-        ["content-type", "application/grpc"],
-      ]);
-      const out: Buffer[] = [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, headers)];
+      const out = rawRequestStart("Echo");
       // One complete message (it waits for the end of the request, so nothing more is credited back),
       // then the start of a 4 MiB one, sent past the 1 MiB window without waiting for WINDOW_UPDATE.
-      const first = Buffer.from(JSON.stringify({ s: "x" }));
-      const head = Buffer.alloc(5);
-      head.writeUInt32BE(first.length, 1);
-      out.push(frame(0, 0, 1, Buffer.concat([head, first])));
-      const big = Buffer.alloc(5);
-      big.writeUInt32BE(4 << 20, 1);
-      out.push(frame(0, 0, 1, big));
+      out.push(frame(0, 0, 1, grpcMessage(Buffer.from(JSON.stringify({ s: "x" })))));
+      out.push(frame(0, 0, 1, grpcMessage(Buffer.alloc(0), 4 << 20)));
       for (let i = 0; i < 70; i++) out.push(frame(0, 0, 1, Buffer.alloc(16_384, 0x61)));
       s.write(Buffer.concat(out));
     });
@@ -355,17 +362,7 @@ describe("gRPC server", () => {
     const before = cancelledSeen;
     const s = connect(sock);
     s.on("error", () => undefined);
-    const headers = encodeHeaders([
-      [":method", "POST"],
-      [":scheme", "http"],
-      [":path", "/test.v1.Test/Slow"],
-      [":authority", "x"],
-      ["content-type", "application/grpc"],
-    ]);
-    const body = Buffer.from(JSON.stringify({ ms: 30_000 }));
-    const head = Buffer.alloc(5);
-    head.writeUInt32BE(body.length, 1);
-    s.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, headers), frame(0, 0x1, 1, Buffer.concat([head, body]))]));
+    s.write(Buffer.concat([...rawRequestStart("Slow"), frame(0, 0x1, 1, grpcMessage(Buffer.from(JSON.stringify({ ms: 30_000 }))))]));
     for (let i = 0; i < 100 && server.activeCalls === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(server.activeCalls).toBe(1);
     s.destroy();
@@ -383,7 +380,7 @@ describe("gRPC server", () => {
       return seed % n;
     };
     for (let round = 0; round < 60; round++) {
-      const parts: Buffer[] = [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0)];
+      const parts: Buffer[] = rawRequestStart("Echo").slice(0, 2); // preface and SETTINGS only
       for (let i = 0; i < 8; i++) {
         const payload = Buffer.alloc(rand(64));
         for (let j = 0; j < payload.length; j++) payload[j] = rand(256);

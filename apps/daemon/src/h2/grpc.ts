@@ -164,10 +164,6 @@ export class ServerCall extends EventEmitter {
     return this.#method.path;
   }
 
-  getPeer(): string {
-    return "unix";
-  }
-
   /** Sends one response message; false when the caller should wait for 'drain'. */
   write(message: unknown): boolean {
     if (this.#done) return true;
@@ -222,10 +218,6 @@ export class ServerCall extends EventEmitter {
       [Symbol.asyncIterator]: () => it,
     };
     return it;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
-    return this.iterator();
   }
 
   /** A unary or client-streaming handler's answer. */

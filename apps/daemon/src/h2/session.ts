@@ -7,7 +7,7 @@
  * tick).
  */
 import type { Socket } from "node:net";
-import { HpackDecoder, HpackError, encodeHeaders } from "./hpack.js";
+import { HpackDecoder, HpackError } from "./hpack.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -587,4 +587,3 @@ function u32(v: number): Buffer {
   return b;
 }
 
-export { encodeHeaders };

@@ -67,6 +67,17 @@ export interface SpecMount {
   options?: string[];
 }
 
+/** A device node as the spec's `linux.devices` holds it (members in Go's order). */
+export interface SpecDevice {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
 /** A device cgroup rule. */
 export interface SpecDeviceCgroup {
   allow: boolean;
@@ -99,7 +110,7 @@ export interface SpecLinux {
   resources?: SpecResources;
   cgroupsPath?: string;
   namespaces?: SpecNamespace[];
-  devices?: Record<string, unknown>[];
+  devices?: SpecDevice[];
   seccomp?: Record<string, unknown>;
   rootfsPropagation?: string;
   maskedPaths?: string[];

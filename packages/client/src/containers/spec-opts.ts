@@ -11,7 +11,7 @@ import { InvalidArgumentError, NotFoundError } from "@containerts/errdefs";
 import { isConfigType, type PlatformMatchComparer, config as imageConfigDescriptor, defaultPlatformMatcher, readImageConfig } from "@containerts/images";
 import type { Context } from "@containerts/namespaces";
 import type { Mount } from "@containerts/snapshots";
-import { DEFAULT_UNIX_ENV, type Spec, type SpecMount, type SpecNamespace, type SpecProcess } from "./oci.js";
+import { DEFAULT_UNIX_ENV, type Spec, type SpecDevice, type SpecMount, type SpecNamespace, type SpecProcess } from "./oci.js";
 import { readGroup, readPasswd, readonlyMounts, withTempMount } from "./rootfs.js";
 
 /** What a spec option may use: the request context, the container being created, and the daemon. */
@@ -431,17 +431,6 @@ export const withAllDevicesAllowed: SpecOpt = (_sc, s) => {
   (s.linux.resources ??= {}).devices = [{ allow: true, access: "rwm" }];
 };
 
-/** A device node as the spec's `linux.devices` holds it (members in Go's order). */
-export interface SpecDevice {
-  path: string;
-  type: "c" | "b";
-  major: number;
-  minor: number;
-  fileMode: number;
-  uid: number;
-  gid: number;
-}
-
 /** The device node at `path`, or undefined when it is not one (or a FIFO, or gone). */
 function deviceAt(path: string): SpecDevice | undefined {
   let st;
@@ -502,7 +491,7 @@ export function devicesAt(path: string, containerPath = ""): SpecDevice[] {
 /** Adds every device node of the host's /dev (containerd's `WithHostDevices`). */
 export const withHostDevices: SpecOpt = (_sc, s) => {
   s.linux ??= {};
-  s.linux.devices = [...(s.linux.devices ?? []), ...(devicesAt("/dev") as unknown as Record<string, unknown>[])];
+  s.linux.devices = [...(s.linux.devices ?? []), ...devicesAt("/dev")];
 };
 
 /**
@@ -515,7 +504,7 @@ export function withDevices(devicePath: string, containerPath: string, permissio
     s.linux ??= {};
     const r = (s.linux.resources ??= {});
     for (const d of devs) {
-      s.linux.devices = [...(s.linux.devices ?? []), d as unknown as Record<string, unknown>];
+      s.linux.devices = [...(s.linux.devices ?? []), d];
       r.devices = [...(r.devices ?? []), { allow: true, type: d.type, major: d.major, minor: d.minor, access: permissions }];
     }
   };

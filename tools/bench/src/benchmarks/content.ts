@@ -222,6 +222,11 @@ export async function measureLabelUpdates(address: string, options: LabelUpdateO
   }
 }
 
+/** A throughput result as a table row: the median, with every sample in the note. */
+function throughput(r: CtrIngestResult): { value: number; unit: string; note: string } {
+  return { value: r.mbPerSecond, unit: "MB/s", note: `median of ${r.samplesMbPerSecond.length}: ${r.samplesMbPerSecond.map((v) => v.toFixed(0)).join(", ")} MB/s` };
+}
+
 export const ctrIngest512: Benchmark = {
   id: "content-ingest-512m",
   title: "`ctr content ingest` of a 512 MiB blob (stock ctr, stdin from a cached file)",
@@ -229,12 +234,7 @@ export const ctrIngest512: Benchmark = {
   better: "higher",
   target: "daemons",
   async run(ctx) {
-    const r = await measureCtrIngest(ctx.daemon!.address, { scratch: ctx.scratch, runs: Math.max(3, Math.min(ctx.runs, 5)) });
-    return {
-      value: r.mbPerSecond,
-      unit: "MB/s",
-      note: `median of ${r.samplesMbPerSecond.length}: ${r.samplesMbPerSecond.map((v) => v.toFixed(0)).join(", ")} MB/s`,
-    };
+    return throughput(await measureCtrIngest(ctx.daemon!.address, { scratch: ctx.scratch, runs: Math.max(3, Math.min(ctx.runs, 5)) }));
   },
 };
 
@@ -245,12 +245,7 @@ export const ctrGet256: Benchmark = {
   better: "higher",
   target: "daemons",
   async run(ctx) {
-    const r = await measureCtrContentGet(ctx.daemon!.address, { scratch: ctx.scratch, runs: Math.max(3, Math.min(ctx.runs, 5)) });
-    return {
-      value: r.mbPerSecond,
-      unit: "MB/s",
-      note: `median of ${r.samplesMbPerSecond.length}: ${r.samplesMbPerSecond.map((v) => v.toFixed(0)).join(", ")} MB/s`,
-    };
+    return throughput(await measureCtrContentGet(ctx.daemon!.address, { scratch: ctx.scratch, runs: Math.max(3, Math.min(ctx.runs, 5)) }));
   },
 };
 
